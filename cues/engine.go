@@ -1,0 +1,810 @@
+package cues
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// ErrInvalidOptions is returned (wrapped) by New and Patterns.Validate when
+// the options cannot make a working engine. The message says which field
+// and why.
+var ErrInvalidOptions = errors.New("cues: invalid options")
+
+// Defaults for ChannelSpec durations left zero.
+const (
+	DefaultGoHold   = 3 * time.Second // how long GO shows before the channel returns to off
+	DefaultCallHold = 5 * time.Second // how long a call drives call_out and flashes call_lamp
+)
+
+// Event kinds (Event.Kind, SPEC §4). The engine never emits EventRejected:
+// rejecting a retained, repeated or stale MQTT command is the station's job,
+// before a Command exists; the constant is here so that every kind has one.
+const (
+	EventStandby  = "standby"
+	EventAck      = "ack"
+	EventPress    = "press"
+	EventGo       = "go"
+	EventOff      = "off"
+	EventCall     = "call"
+	EventRefused  = "refused"
+	EventRejected = "rejected"
+	EventHold     = "hold"
+	EventRelease  = "release"
+	EventLost     = "lost"
+	EventRestored = "restored"
+	EventFault    = "fault"
+)
+
+// Reasons the engine gives in refusals (Refusal.Reason, Event.Reason) that
+// callers may want to recognise. Others are built per case and name the
+// channel or the cue.
+const (
+	ReasonHold           = "show is on hold"
+	ReasonLost           = "the link to the booth is lost"
+	ReasonUnknownChannel = "unknown channel"
+	ReasonNoChannel      = "command needs a channel"
+	ReasonUnknownVerb    = "unknown command"
+	ReasonBrightness     = "brightness must be between 0 and 1"
+	ReasonCueLabel       = "cue go needs a cue label"
+)
+
+// ChannelSpec is the part of a channel's configuration the engine needs.
+type ChannelSpec struct {
+	Name          string        // channel name (SPEC §1): a-z 0-9 - _, 1–32 characters, not reserved
+	Label         string        // human label, e.g. "Fly rail" (not the cue label)
+	Lamps         int           // 1 (standby lamp only) or 2 (standby and go lamp)
+	HasCallLamp   bool          // the channel has a call_lamp output
+	HasCallOut    bool          // the channel has a call_out output
+	RequireAck    bool          // every standby requests an ack
+	GoRequiresAck bool          // GO needs an acknowledged standby; force_go overrides
+	GoHold        time.Duration // how long GO shows; 0 means DefaultGoHold
+	CallHold      time.Duration // how long a call lasts; 0 means DefaultCallHold
+}
+
+// Options configures an Engine.
+type Options struct {
+	Channels         []ChannelSpec // this station's channels, in configuration order
+	Patterns         Patterns      // lamp timings; zero fields take defaults
+	HeartbeatTimeout time.Duration // 0: no booth heartbeat required (Link() is "none")
+	// Start is the phase origin of every lamp pattern and the instant from
+	// which booth silence is counted. Required: normally the station's
+	// start-up time from its clock.
+	Start time.Time
+}
+
+// Command is one command or input for one channel (or for the show, for the
+// show-wide verbs). The station resolves OSC patterns and comma lists to
+// channel names and applies the command once per channel.
+type Command struct {
+	Verb     Verb
+	Channel  string  // channel name; ignored by the show-wide verbs (hold, release, go_cue, heartbeat)
+	Label    string  // cue label, when HasLabel
+	HasLabel bool    // a label was given (possibly empty)
+	Value    float64 // brightness, 0..1
+	Source   Source
+	// FromBooth marks a valid command from an allowed booth address: it
+	// counts as "heard" for the heartbeat rule (SPEC §6.3), and when the
+	// link is lost it restores it before the command applies.
+	FromBooth bool
+	ID        string // optional command id (MQTT), carried into the events it causes
+	Reason    string // button_stuck: what is stuck, e.g. "ack button GPIO22 held 10s"
+}
+
+// ChannelState is the state of one channel (SPEC §4 state JSON, without
+// the station-wide fields station and epoch).
+type ChannelState struct {
+	Channel      string    // channel name
+	Label        string    // cue label; empty in off, hold and lost
+	State        State     // the state
+	AckRequested bool      // an ack was requested; only ever true in standby and ack
+	Since        time.Time // when the channel entered this state
+	Seq          uint64    // number of changes of this channel since the engine was made
+}
+
+// Event is one reportable happening (SPEC §4 event JSON, without station
+// and epoch).
+type Event struct {
+	Kind     string    // one of the Event* constants
+	Channel  string    // channel name
+	Label    string    // cue label (see docs/states.md for which one each kind carries)
+	At       time.Time // when it happened; a timer's own deadline for timer events
+	Source   Source    // where the cause came from; SourceTimer for go_hold expiry and link loss
+	Seq      uint64    // seq of the change it reports, or the channel's current seq
+	AckMs    int64     // ack only: milliseconds from the standby to the ack
+	Unwarned bool      // go only: the position had no standby for this GO
+	Reason   string    // refused and fault only
+	ID       string    // the command's id, if any
+}
+
+// Refusal is a command (or part of one) the engine did not carry out.
+// Channel is empty for show-wide refusals (a cue go that matched nothing,
+// a hold while the link is lost).
+type Refusal struct {
+	Channel string
+	Reason  string
+}
+
+// Result is what one Apply or Advance did.
+//
+// The slices are owned by the Engine and reused: they are valid only until
+// the next call of Apply or Advance. Copy what must be kept.
+type Result struct {
+	// Changed holds the channel states after each change, in order of
+	// change. A channel changed twice (lost → off → standby) appears twice.
+	Changed []ChannelState
+	// Events holds the events to report, in order.
+	Events []Event
+	// Refused holds what was refused; every refusal that names a channel
+	// is also reported as a refused event on it.
+	Refused []Refusal
+	// Touched lists the known channels the command addressed, whatever the
+	// outcome (a duplicate too), so the sender can be given the current
+	// state as feedback. Show-wide hold and release touch every channel; a
+	// cue go touches the channels it matched.
+	Touched []string
+}
+
+// Output is the level one output must show.
+type Output struct {
+	Channel string  // channel name
+	Role    Role    // which output of the channel
+	Level   float64 // lamps: 0 dark, up to 1, scaled by the channel's brightness; CallOut: 0 or 1
+}
+
+// channel is the engine's record of one channel.
+type channel struct {
+	spec      ChannelSpec // with defaults filled in
+	cs        ChannelState
+	goUntil   time.Time // end of go_hold while cs.State == StateGo
+	callUntil time.Time // end of the current call; no call when not after now
+	bright    float64
+	goRefusal string // the reason a GO without an ack is refused
+}
+
+// Engine is the cue state machine of one station: commands and clock times
+// in, lamp levels and events out. It has no clock, goroutines or I/O of its
+// own: every method that depends on time takes the current time, and
+// nothing happens between calls.
+//
+// An Engine is not safe for concurrent use. The station calls it from one
+// goroutine (the cue loop), which orders every command, button edge and
+// timer tick.
+type Engine struct {
+	ch    []channel
+	idx   map[string]int
+	pat   Patterns
+	shape [PatternDouble + 1]shape
+	start time.Time
+
+	hb    time.Duration // heartbeat timeout; 0 = none
+	heard time.Time     // last time the booth was heard
+	lost  bool
+	held  bool
+
+	goDue   time.Time // earliest goUntil of any channel in go; zero = none
+	goDueCh int       // the channel of goDue
+	goDueOK bool      // goDue is up to date
+
+	res Result // reused buffers
+}
+
+// Reserved words that are never channel names (SPEC §1).
+var reservedNames = [...]string{"all", "cue", "state", "ping", "pong", "sync", "heartbeat", "error", "station", "channel"}
+
+// CheckChannelName reports why name is not a valid channel name (SPEC §1:
+// lowercase a-z 0-9 - _, 1–32 characters, not a reserved word), or nil.
+func CheckChannelName(name string) error {
+	if len(name) < 1 || len(name) > 32 {
+		return fmt.Errorf("cues: channel name %q: must be 1 to 32 characters", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("cues: channel name %q: only lowercase a-z, 0-9, - and _ are allowed", name)
+		}
+	}
+	for _, r := range reservedNames {
+		if name == r {
+			return fmt.Errorf("cues: channel name %q: reserved word", name)
+		}
+	}
+	return nil
+}
+
+// New returns an engine with every channel off, every output dark, and
+// nothing pending. It checks the options: a valid Start, valid and unique
+// channel names, 1 or 2 lamps, no negative durations, valid pattern
+// timings, and, on a one-lamp channel, a go_hold of at least one fast-flash
+// period (so that GO is lit at least once). Errors wrap ErrInvalidOptions.
+func New(opts Options) (*Engine, error) {
+	if opts.Start.IsZero() {
+		return nil, fmt.Errorf("%w: Start is required (the phase origin of the lamp patterns)", ErrInvalidOptions)
+	}
+	if opts.HeartbeatTimeout < 0 {
+		return nil, fmt.Errorf("%w: heartbeat timeout %v is negative", ErrInvalidOptions, opts.HeartbeatTimeout)
+	}
+	if err := opts.Patterns.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		ch:    make([]channel, len(opts.Channels)),
+		idx:   make(map[string]int, len(opts.Channels)),
+		pat:   opts.Patterns.withDefaults(),
+		start: opts.Start,
+		hb:    opts.HeartbeatTimeout,
+		heard: opts.Start,
+	}
+	for p := range e.shape {
+		e.shape[p], _ = e.pat.shape(Pattern(p))
+	}
+	for i, sp := range opts.Channels {
+		if err := CheckChannelName(sp.Name); err != nil {
+			return nil, fmt.Errorf("%w: channels[%d]: %v", ErrInvalidOptions, i, err)
+		}
+		if _, dup := e.idx[sp.Name]; dup {
+			return nil, fmt.Errorf("%w: channels[%d]: channel %q is listed twice", ErrInvalidOptions, i, sp.Name)
+		}
+		if sp.Lamps != 1 && sp.Lamps != 2 {
+			return nil, fmt.Errorf("%w: channel %q: lamps must be 1 or 2, not %d", ErrInvalidOptions, sp.Name, sp.Lamps)
+		}
+		if sp.GoHold < 0 || sp.CallHold < 0 {
+			return nil, fmt.Errorf("%w: channel %q: go_hold and call_hold must not be negative", ErrInvalidOptions, sp.Name)
+		}
+		if sp.GoHold == 0 {
+			sp.GoHold = DefaultGoHold
+		}
+		if sp.CallHold == 0 {
+			sp.CallHold = DefaultCallHold
+		}
+		if sp.Lamps == 1 && sp.GoHold < e.pat.Fast {
+			return nil, fmt.Errorf("%w: channel %q: go_hold %v is shorter than one fast-flash period (%v): a one-lamp channel could show GO dark",
+				ErrInvalidOptions, sp.Name, sp.GoHold, e.pat.Fast)
+		}
+		e.idx[sp.Name] = i
+		e.ch[i] = channel{
+			spec:      sp,
+			cs:        ChannelState{Channel: sp.Name, State: StateOff, Since: opts.Start},
+			bright:    1,
+			goRefusal: sp.Name + " needs an acknowledged standby before GO; use force_go to override",
+		}
+	}
+	e.goDueOK = true
+	return e, nil
+}
+
+// Link reports the booth link: "none" when no heartbeat timeout is set,
+// otherwise "lost" or "ok".
+func (e *Engine) Link() string {
+	switch {
+	case e.hb == 0:
+		return "none"
+	case e.lost:
+		return "lost"
+	}
+	return "ok"
+}
+
+// Snapshot returns the state of the named channel, and false if the engine
+// has no such channel.
+func (e *Engine) Snapshot(name string) (ChannelState, bool) {
+	i, ok := e.idx[name]
+	if !ok {
+		return ChannelState{}, false
+	}
+	return e.ch[i].cs, true
+}
+
+// States appends the state of every channel, in configuration order, to dst
+// and returns the extended slice.
+func (e *Engine) States(dst []ChannelState) []ChannelState {
+	for i := range e.ch {
+		dst = append(dst, e.ch[i].cs)
+	}
+	return dst
+}
+
+// Apply carries out one command at time now and reports what it did.
+//
+// Timers due at or before now (go_hold expiry, link loss) fire first, at
+// their own deadlines, so the outcome does not depend on whether the
+// station called Advance in time. Then, for a FromBooth command, the booth
+// counts as heard, and a lost link is restored (every channel off). Then
+// the command applies. See docs/states.md for every transition.
+//
+// The Result's slices are valid until the next Apply or Advance.
+func (e *Engine) Apply(now time.Time, c Command) Result {
+	e.begin()
+	e.runTimers(now)
+	if c.FromBooth && e.hb > 0 {
+		if now.After(e.heard) {
+			e.heard = now
+		}
+		if e.lost {
+			e.restore(now, &c)
+		}
+	}
+	switch c.Verb {
+	case VerbHold:
+		e.hold(now, &c)
+	case VerbRelease:
+		e.release(now, &c)
+	case VerbGoCue:
+		e.goCue(now, &c)
+	case VerbHeartbeat:
+		// Heard above; nothing more.
+	default:
+		if c.Verb == 0 || c.Verb > VerbButtonStuck {
+			e.refuse(-1, c.Channel, ReasonUnknownVerb, now, &c)
+			break
+		}
+		i, ok := e.idx[c.Channel]
+		if !ok {
+			reason := ReasonUnknownChannel
+			if c.Channel == "" {
+				reason = ReasonNoChannel
+			}
+			e.refuse(-1, c.Channel, reason, now, &c)
+			break
+		}
+		e.res.Touched = append(e.res.Touched, e.ch[i].spec.Name)
+		e.channelVerb(i, now, &c)
+	}
+	return e.res
+}
+
+// Advance fires every timer due at or before now: go_hold expiry (go →
+// off), link loss (every channel → lost). A call_hold ending changes
+// outputs only and reports nothing. The station calls it at NextChange.
+//
+// The Result's slices are valid until the next Apply or Advance.
+func (e *Engine) Advance(now time.Time) Result {
+	e.begin()
+	e.runTimers(now)
+	return e.res
+}
+
+func (e *Engine) begin() {
+	e.res.Changed = e.res.Changed[:0]
+	e.res.Events = e.res.Events[:0]
+	e.res.Refused = e.res.Refused[:0]
+	e.res.Touched = e.res.Touched[:0]
+}
+
+// change moves channel i to a new state at time at.
+func (e *Engine) change(i int, at time.Time, st State, label string, ackReq bool) {
+	ch := &e.ch[i]
+	if ch.cs.State == StateGo || st == StateGo {
+		e.goDueOK = false
+	}
+	ch.cs.State = st
+	ch.cs.Label = label
+	ch.cs.AckRequested = ackReq
+	ch.cs.Since = at
+	ch.cs.Seq++
+	e.res.Changed = append(e.res.Changed, ch.cs)
+}
+
+// event reports an event on channel i with the channel's current seq.
+func (e *Engine) event(i int, kind, label string, at time.Time, src Source, id string) *Event {
+	e.res.Events = append(e.res.Events, Event{
+		Kind:    kind,
+		Channel: e.ch[i].spec.Name,
+		Label:   label,
+		At:      at,
+		Source:  src,
+		Seq:     e.ch[i].cs.Seq,
+		ID:      id,
+	})
+	return &e.res.Events[len(e.res.Events)-1]
+}
+
+// refuse records a refusal; with a channel (i >= 0) it is also reported as
+// a refused event carrying the command's label, or the channel's.
+func (e *Engine) refuse(i int, name, reason string, now time.Time, c *Command) {
+	e.res.Refused = append(e.res.Refused, Refusal{Channel: name, Reason: reason})
+	if i < 0 {
+		return
+	}
+	label := e.ch[i].cs.Label
+	if c.HasLabel {
+		label = c.Label
+	}
+	e.event(i, EventRefused, label, now, c.Source, c.ID).Reason = reason
+}
+
+func (e *Engine) touchAll() {
+	for i := range e.ch {
+		e.res.Touched = append(e.res.Touched, e.ch[i].spec.Name)
+	}
+}
+
+// heartbeatDue returns when the link will be lost, or zero.
+func (e *Engine) heartbeatDue() time.Time {
+	if e.hb == 0 || e.lost {
+		return time.Time{}
+	}
+	return e.heard.Add(e.hb)
+}
+
+// updateGoDue recomputes the earliest go_hold deadline.
+func (e *Engine) updateGoDue() {
+	e.goDue, e.goDueCh = time.Time{}, -1
+	for i := range e.ch {
+		ch := &e.ch[i]
+		if ch.cs.State == StateGo && (e.goDue.IsZero() || ch.goUntil.Before(e.goDue)) {
+			e.goDue, e.goDueCh = ch.goUntil, i
+		}
+	}
+	e.goDueOK = true
+}
+
+// runTimers fires every timer due at or before now, earliest first; a
+// go_hold expiry fires before a link loss due at the same instant.
+func (e *Engine) runTimers(now time.Time) {
+	for {
+		if !e.goDueOK {
+			e.updateGoDue()
+		}
+		hbDue := e.heartbeatDue()
+		goReady := !e.goDue.IsZero() && !e.goDue.After(now)
+		hbReady := !hbDue.IsZero() && !hbDue.After(now)
+		switch {
+		case goReady && (!hbReady || !hbDue.Before(e.goDue)):
+			i, at := e.goDueCh, e.goDue
+			label := e.ch[i].cs.Label
+			e.change(i, at, StateOff, "", false)
+			e.event(i, EventOff, label, at, SourceTimer, "")
+		case hbReady:
+			e.loseLink(hbDue)
+		default:
+			return
+		}
+	}
+}
+
+// loseLink moves every channel to lost at time at: pending standbys,
+// GOs, calls and the hold latch are dropped.
+func (e *Engine) loseLink(at time.Time) {
+	e.lost = true
+	e.held = false
+	for i := range e.ch {
+		e.ch[i].callUntil = time.Time{}
+		e.change(i, at, StateLost, "", false)
+		e.event(i, EventLost, "", at, SourceTimer, "")
+	}
+}
+
+// restore moves every channel from lost to off: never to its old state.
+func (e *Engine) restore(now time.Time, c *Command) {
+	e.lost = false
+	for i := range e.ch {
+		e.change(i, now, StateOff, "", false)
+		e.event(i, EventRestored, "", now, c.Source, c.ID)
+	}
+}
+
+func (e *Engine) hold(now time.Time, c *Command) {
+	switch {
+	case e.lost:
+		e.refuse(-1, "", ReasonLost, now, c)
+		return
+	case e.held:
+		e.touchAll() // duplicate
+		return
+	}
+	e.touchAll()
+	e.held = true
+	for i := range e.ch {
+		e.change(i, now, StateHold, "", false)
+		e.event(i, EventHold, "", now, c.Source, c.ID)
+	}
+}
+
+func (e *Engine) release(now time.Time, c *Command) {
+	if e.lost {
+		e.refuse(-1, "", ReasonLost, now, c)
+		return
+	}
+	e.touchAll()
+	if !e.held {
+		return // duplicate: the latch is already released
+	}
+	e.held = false
+	for i := range e.ch {
+		e.change(i, now, StateOff, "", false)
+		e.event(i, EventRelease, "", now, c.Source, c.ID)
+	}
+}
+
+func (e *Engine) goCue(now time.Time, c *Command) {
+	switch {
+	case e.lost:
+		e.refuse(-1, "", ReasonLost, now, c)
+		return
+	case e.held:
+		e.refuse(-1, "", ReasonHold, now, c)
+		return
+	case !c.HasLabel || c.Label == "":
+		e.refuse(-1, "", ReasonCueLabel, now, c)
+		return
+	}
+	matched := 0
+	for i := range e.ch {
+		cs := &e.ch[i].cs
+		if (cs.State == StateStandby || cs.State == StateAck) && cs.Label == c.Label {
+			matched++
+			e.res.Touched = append(e.res.Touched, cs.Channel)
+			e.goChannel(i, now, c, false)
+		}
+	}
+	if matched == 0 {
+		e.refuse(-1, "", "no channel is standing by for cue "+strconv.Quote(c.Label), now, c)
+	}
+}
+
+// channelVerb applies a channel verb to the known channel i.
+func (e *Engine) channelVerb(i int, now time.Time, c *Command) {
+	ch := &e.ch[i]
+	switch c.Verb {
+	case VerbButtonRelease:
+		return
+	case VerbCallButton:
+		e.event(i, EventCall, ch.cs.Label, now, c.Source, c.ID)
+		return
+	case VerbButtonStuck:
+		reason := c.Reason
+		if reason == "" {
+			reason = "button stuck"
+		}
+		e.event(i, EventFault, ch.cs.Label, now, c.Source, c.ID).Reason = reason
+		return
+	case VerbButtonPress, VerbAck:
+		if ch.cs.State != StateStandby {
+			e.event(i, EventPress, ch.cs.Label, now, c.Source, c.ID)
+			return
+		}
+		ms := now.Sub(ch.cs.Since).Milliseconds()
+		if ms < 0 {
+			ms = 0
+		}
+		e.change(i, now, StateAck, ch.cs.Label, ch.cs.AckRequested)
+		e.event(i, EventAck, ch.cs.Label, now, c.Source, c.ID).AckMs = ms
+		return
+	}
+	if e.lost { // not from the booth: FromBooth restored the link in Apply
+		switch c.Verb {
+		case VerbCall:
+			e.call(i, now, c)
+		case VerbBrightness:
+			e.brightness(i, now, c)
+		default:
+			e.refuse(i, ch.spec.Name, ReasonLost, now, c)
+		}
+		return
+	}
+	if e.held {
+		e.refuse(i, ch.spec.Name, ReasonHold, now, c)
+		return
+	}
+	switch c.Verb {
+	case VerbStandby, VerbStandbyAck:
+		e.standby(i, now, c)
+	case VerbGo:
+		e.goChannel(i, now, c, false)
+	case VerbForceGo:
+		e.goChannel(i, now, c, true)
+	case VerbOff:
+		if ch.cs.State != StateOff {
+			label := ch.cs.Label
+			e.change(i, now, StateOff, "", false)
+			e.event(i, EventOff, label, now, c.Source, c.ID)
+		}
+	case VerbCall:
+		e.call(i, now, c)
+	case VerbBrightness:
+		e.brightness(i, now, c)
+	}
+}
+
+func (e *Engine) standby(i int, now time.Time, c *Command) {
+	ch := &e.ch[i]
+	ackReq := c.Verb == VerbStandbyAck || ch.spec.RequireAck
+	label := ""
+	if c.HasLabel {
+		label = c.Label
+	}
+	switch ch.cs.State {
+	case StateStandby:
+		if label == ch.cs.Label && (ch.cs.AckRequested || !ackReq) {
+			return // duplicate
+		}
+		// A new cue, or the same cue now asking for an ack: a new standby.
+	case StateAck:
+		if label == ch.cs.Label {
+			return // duplicate: never un-acknowledge a position
+		}
+	}
+	e.change(i, now, StateStandby, label, ackReq)
+	e.event(i, EventStandby, label, now, c.Source, c.ID)
+}
+
+// goChannel applies a GO (force: a force_go) to channel i, which is
+// neither lost nor held.
+func (e *Engine) goChannel(i int, now time.Time, c *Command, force bool) {
+	ch := &e.ch[i]
+	label := ch.cs.Label
+	unwarned := false
+	switch ch.cs.State {
+	case StateGo:
+		if !c.HasLabel || c.Label == ch.cs.Label {
+			return // duplicate
+		}
+		label, unwarned = c.Label, true
+	case StateStandby, StateAck:
+		if ch.cs.State == StateStandby && ch.spec.GoRequiresAck && !force {
+			e.refuse(i, ch.spec.Name, ch.goRefusal, now, c)
+			return
+		}
+		if c.HasLabel && c.Label != ch.cs.Label {
+			// Warned for another cue: a blank standby label warns for any.
+			unwarned = ch.cs.Label != ""
+			label = c.Label
+		}
+	default: // StateOff
+		if ch.spec.GoRequiresAck && !force {
+			e.refuse(i, ch.spec.Name, ch.goRefusal, now, c)
+			return
+		}
+		label, unwarned = c.Label, true
+	}
+	ch.goUntil = now.Add(ch.spec.GoHold)
+	e.change(i, now, StateGo, label, false)
+	e.event(i, EventGo, label, now, c.Source, c.ID).Unwarned = unwarned
+}
+
+func (e *Engine) call(i int, now time.Time, c *Command) {
+	ch := &e.ch[i]
+	ch.callUntil = now.Add(ch.spec.CallHold)
+	e.event(i, EventCall, ch.cs.Label, now, c.Source, c.ID)
+}
+
+func (e *Engine) brightness(i int, now time.Time, c *Command) {
+	if !(c.Value >= 0 && c.Value <= 1) { // NaN too
+		e.refuse(i, e.ch[i].spec.Name, ReasonBrightness, now, c)
+		return
+	}
+	e.ch[i].bright = c.Value
+}
+
+// lampPatterns returns the patterns of a channel's standby and go lamps
+// (a one-lamp channel uses only the first).
+func (ch *channel) lampPatterns() (standby, goLamp Pattern) {
+	switch ch.cs.State {
+	case StateStandby:
+		if ch.cs.AckRequested {
+			return PatternSlow, PatternOff
+		}
+		return PatternSteady, PatternOff
+	case StateAck:
+		return PatternSteady, PatternOff
+	case StateGo:
+		if ch.spec.Lamps == 1 {
+			return PatternFast, PatternOff // never dark for GO
+		}
+		return PatternOff, PatternSteady
+	case StateHold:
+		if ch.spec.Lamps == 1 {
+			return PatternDouble, PatternOff
+		}
+		return PatternAlternateFirst, PatternAlternateSecond
+	case StateLost:
+		return PatternWink, PatternOff
+	}
+	return PatternOff, PatternOff
+}
+
+func (e *Engine) lit(p Pattern, d time.Duration) bool {
+	switch p {
+	case PatternOff:
+		return false
+	case PatternSteady:
+		return true
+	}
+	return e.shape[p].on(d)
+}
+
+// Outputs appends the level every output must show at now to dst and
+// returns the extended slice. The list always has the same outputs in the
+// same order: for each channel in configuration order, its StandbyLamp,
+// then its GoLamp (two-lamp channels), CallLamp (if it has one) and CallOut
+// (if it has one). A one-lamp channel's only lamp is its StandbyLamp.
+//
+// Outputs reports the engine's state as it is: the station calls Apply or
+// Advance for now first, so that timers due by now have fired.
+func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
+	d := now.Sub(e.start)
+	for i := range e.ch {
+		ch := &e.ch[i]
+		sp, gp := ch.lampPatterns()
+		dst = append(dst, Output{Channel: ch.spec.Name, Role: StandbyLamp, Level: e.level(ch, sp, d)})
+		if ch.spec.Lamps == 2 {
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: GoLamp, Level: e.level(ch, gp, d)})
+		}
+		calling := now.Before(ch.callUntil)
+		if ch.spec.HasCallLamp {
+			p := PatternOff
+			if calling {
+				p = PatternFast
+			}
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallLamp, Level: e.level(ch, p, d)})
+		}
+		if ch.spec.HasCallOut {
+			v := 0.0
+			if calling {
+				v = 1
+			}
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallOut, Level: v})
+		}
+	}
+	return dst
+}
+
+func (e *Engine) level(ch *channel, p Pattern, d time.Duration) float64 {
+	if e.lit(p, d) {
+		return ch.bright
+	}
+	return 0
+}
+
+// NextChange returns the earliest instant after now at which an output
+// level changes or a timer is due (go_hold, call_hold, heartbeat), so the
+// station can sleep until then; now itself if a timer is already overdue;
+// and the zero time when nothing will ever change without a command. A
+// lamp at brightness 0 never changes and is not counted.
+func (e *Engine) NextChange(now time.Time) time.Time {
+	var best time.Time
+	consider := func(t time.Time) {
+		if best.IsZero() || t.Before(best) {
+			best = t
+		}
+	}
+	d := now.Sub(e.start)
+	for i := range e.ch {
+		ch := &e.ch[i]
+		if ch.bright > 0 {
+			sp, gp := ch.lampPatterns()
+			if sp > PatternSteady {
+				consider(e.start.Add(e.shape[sp].next(d)))
+			}
+			if ch.spec.Lamps == 2 && gp > PatternSteady {
+				consider(e.start.Add(e.shape[gp].next(d)))
+			}
+		}
+		if ch.cs.State == StateGo {
+			consider(ch.goUntil)
+		}
+		if now.Before(ch.callUntil) {
+			if ch.spec.HasCallOut {
+				consider(ch.callUntil)
+			}
+			if ch.spec.HasCallLamp && ch.bright > 0 {
+				// The call lamp flashes until callUntil, then goes dark: a
+				// change only if it is lit then.
+				if next := e.start.Add(e.shape[PatternFast].next(d)); next.Before(ch.callUntil) {
+					consider(next)
+				} else if e.shape[PatternFast].on(d) {
+					consider(ch.callUntil)
+				}
+			}
+		}
+	}
+	if hb := e.heartbeatDue(); !hb.IsZero() {
+		consider(hb)
+	}
+	if !best.IsZero() && best.Before(now) {
+		return now
+	}
+	return best
+}
