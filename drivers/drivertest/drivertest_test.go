@@ -74,7 +74,11 @@ func TestStrict(t *testing.T) {
 		{name: "expected write passes", expect: map[string][]float64{"GPIO17": {1}},
 			run: func(_ *drivertest.StrictBoard, l drivers.Lamp, _ drivers.Signal) { _ = l.Set(1) }},
 		{name: "expected writes in order pass", expect: map[string][]float64{"GPIO17": {1, 0, 0.5}},
-			run: func(_ *drivertest.StrictBoard, l drivers.Lamp, _ drivers.Signal) { _ = l.Set(1); _ = l.Set(0); _ = l.Set(0.5) }},
+			run: func(_ *drivertest.StrictBoard, l drivers.Lamp, _ drivers.Signal) {
+				_ = l.Set(1)
+				_ = l.Set(0)
+				_ = l.Set(0.5)
+			}},
 		{name: "wrong level fails", expect: map[string][]float64{"GPIO17": {1}},
 			run:   func(_ *drivertest.StrictBoard, l drivers.Lamp, _ drivers.Signal) { _ = l.Set(0.5) },
 			fails: []string{"unexpected write GPIO17 = 0.5", "expected 1"}},
