@@ -1,0 +1,395 @@
+// Package config reads and validates a cuelight show file (SPEC §5).
+//
+// One YAML file describes a whole show; every station reads the same file
+// and picks its own part with PickStation. Parse is strict: unknown keys,
+// wrong types, duplicate channels, a pin used twice, unknown pin names,
+// reserved channel names and many more mistakes are errors that name the
+// file, the line and the dotted key, with a hint how to fix them:
+//
+//	show.yaml:14: channels.sl.standby_lamp: GPIO17 is already channels.fly.go_lamp (line 11) (pick a free pin)
+//
+// Every problem in the file is reported at once (*Error). A valid file
+// yields a *Config with every default applied, durations as time.Duration
+// and addresses parsed. A Config is never modified after Parse returns:
+// treat it as read-only and share it by pointer.
+//
+// config/reference.yaml documents every key; docs/configuration.md is the
+// user guide.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is a validated show file. Every default is applied.
+type Config struct {
+	File     string    // the file name given to Parse (used in messages)
+	Show     string    // the production's name, never empty
+	MQTT     MQTT      // the broker and the link to it
+	OSC      OSC       // the OSC listener
+	Web      Web       // the web listener (sim board API, health check)
+	Consoles Consoles  // lighting-console integrations
+	Patterns Patterns  // lamp pattern timings
+	Stations []Station // in file order, at least one
+	Channels []Channel // in file order, at least one
+
+	// Warnings are findings that do not stop the show (a boot pin allowed
+	// with allow_boot_pins, a TLS check turned off, ...). Each prints in
+	// the same FILE:LINE: key: message form as an error.
+	Warnings []Problem
+}
+
+// Broker values.
+const (
+	// BrokerEmbedded is the mqtt.broker value that runs the broker inside
+	// a station.
+	BrokerEmbedded = "embedded"
+)
+
+// MQTT is the mqtt: section (SPEC §4).
+type MQTT struct {
+	// Broker is "embedded" or the outside broker's URL as written
+	// (tcp://, mqtt://, ssl://, mqtts://, ws://, wss://).
+	Broker string
+	// Embedded is Broker == "embedded".
+	Embedded bool
+	// EmbeddedStation is the station that runs the embedded broker: the
+	// only station, or mqtt.embedded_station. Empty with an outside broker.
+	EmbeddedStation string
+	// EmbeddedURL is the URL the other stations use to reach the embedded
+	// broker (mqtt.embedded_url, a tcp:// or mqtt:// URL). Empty when the
+	// show has one station or uses an outside broker. See BrokerFor.
+	EmbeddedURL string
+	// Listen is the embedded broker's TCP listener, host:port (default
+	// 127.0.0.1:1883).
+	Listen string
+	// TopicPrefix starts every topic (default "cuelight").
+	TopicPrefix string
+	// ClockSkew is the tolerance when judging a command's ttl_ms (default
+	// 500ms).
+	ClockSkew time.Duration
+	// Username and Password are the credentials a station uses to connect
+	// to an outside broker, or to the embedded broker of another station.
+	// Both empty: connect anonymously.
+	Username, Password string
+	// TLS is for an outside broker reached over ssl://, mqtts:// or wss://.
+	TLS TLS
+	// Users may connect to the embedded broker from off loopback, in file
+	// order. Required when Listen is not a loopback address.
+	Users []User
+	// MaxClients limits the embedded broker's concurrent connections
+	// (default 64).
+	MaxClients int
+	// MaxPacketSize limits one MQTT packet at the embedded broker, in
+	// bytes (default 65536).
+	MaxPacketSize int
+}
+
+// TLS holds client TLS settings for an outside broker. File names are
+// absolute paths. All empty and false: the system roots, no client
+// certificate.
+type TLS struct {
+	CAFile   string // PEM bundle of CAs to trust instead of the system roots
+	CertFile string // PEM client certificate; set together with KeyFile
+	KeyFile  string // PEM private key of CertFile
+	// InsecureSkipVerify turns off checking the broker's certificate. A
+	// warning is reported when it is set.
+	InsecureSkipVerify bool
+}
+
+// Roles a User of the embedded broker may have.
+const (
+	RoleStation = "station" // read and write everything under the topic prefix
+	RoleBooth   = "booth"   // read everything, write only the cmd topics
+	RoleViewer  = "viewer"  // read everything, write nothing
+)
+
+// User is one account of the embedded broker.
+type User struct {
+	Name string
+	// PasswordHash is a bcrypt hash ($2a$, $2b$ or $2y$). The broker
+	// compares with bcrypt; the plain password is never in the file.
+	PasswordHash string
+	// Role is RoleStation, RoleBooth or RoleViewer; empty when ACL is set.
+	Role string
+	// ACL is the explicit access list, in file order; empty when Role is
+	// set. The first rule whose filter matches a topic decides; a topic
+	// no rule matches is denied.
+	ACL  []ACLRule
+	Line int // line of the user's key in the file
+}
+
+// Access values of an ACLRule.
+const (
+	AccessRead      = "read"
+	AccessWrite     = "write"
+	AccessReadWrite = "readwrite"
+	AccessDeny      = "deny"
+)
+
+// ACLRule grants or denies access to topics matching an MQTT topic filter.
+type ACLRule struct {
+	Filter string // MQTT topic filter, e.g. "cuelight/channel/+/cmd"
+	Access string // AccessRead, AccessWrite, AccessReadWrite or AccessDeny
+}
+
+// Rules returns the user's access list with the topic prefix applied: the
+// ACL as written, or the rules its Role stands for.
+func (u User) Rules(prefix string) []ACLRule {
+	switch u.Role {
+	case RoleStation:
+		return []ACLRule{{prefix + "/#", AccessReadWrite}}
+	case RoleBooth:
+		return []ACLRule{
+			{prefix + "/channel/+/cmd", AccessReadWrite},
+			{prefix + "/all/cmd", AccessReadWrite},
+			{prefix + "/#", AccessRead},
+		}
+	case RoleViewer:
+		return []ACLRule{{prefix + "/#", AccessRead}}
+	}
+	return slices.Clone(u.ACL)
+}
+
+// OSC is the osc: section (SPEC §3).
+type OSC struct {
+	// Listen is the UDP and TCP listen address (default 0.0.0.0:53100).
+	Listen string
+	// Allow lists the source networks whose datagrams are parsed; all
+	// others are dropped and counted. Default 127.0.0.0/8 and ::1/128.
+	// A bare address in the file is a /32 or /128. Empty (allow: []) drops
+	// everything.
+	Allow []netip.Prefix
+	// Feedback receives /cuelight/state/... after every change.
+	Feedback []netip.AddrPort
+	// HeartbeatTimeout is the booth link timeout (SPEC §6.3); 0 (the
+	// default) means no heartbeat is required.
+	HeartbeatTimeout time.Duration
+}
+
+// Web is the web: section.
+type Web struct {
+	// Listen is the HTTP listen address (default 127.0.0.1:8080).
+	Listen string
+}
+
+// Consoles is the consoles: section.
+type Consoles struct {
+	Eos *Eos // nil unless consoles.eos is configured
+}
+
+// Eos configures ETC Eos integration: /eos/out/event/cue/<list>/<cue>/fire
+// is a GO for channels standing by for <cue>.
+type Eos struct {
+	// CueList is the cue list number as written in the file ("1"); it is
+	// kept as text and compared as text.
+	CueList string
+}
+
+// Patterns are the lamp pattern timings (SPEC §2). Each is positive.
+type Patterns struct {
+	Slow        time.Duration // slow flash period (default 1s)
+	Fast        time.Duration // fast flash period (default 250ms)
+	WinkOn      time.Duration // lost: the lamp is on this long ... (default 150ms)
+	WinkEvery   time.Duration // ... once every WinkEvery (default 2s)
+	Alternate   time.Duration // hold: each lamp's turn (default 500ms)
+	DoubleEvery time.Duration // hold on a one-lamp channel: period of the double blink (default 1s)
+}
+
+// Drivers a Station may use.
+const (
+	DriverGPIO = "gpio" // Raspberry Pi header pins through periph.io
+	DriverSim  = "sim"  // the simulated board (SPEC §7)
+)
+
+// Station is one cuelightd process (normally one Pi).
+type Station struct {
+	Name   string
+	Driver string // DriverGPIO or DriverSim
+	// AllowBootPins accepts pins that are pulled high or toggle while a
+	// Raspberry Pi boots (GPIO0–8, GPIO14, GPIO15); each use is a warning.
+	AllowBootPins bool
+	// Debounce is how long a button must be stable (default 20ms).
+	Debounce time.Duration
+	Line     int // line of the station's key in the file
+}
+
+// Pull is the bias of a button input.
+type Pull = string
+
+// Pull values of Pin.Pull.
+const (
+	PullUp   Pull = "up"   // internal pull-up: the default for active-low buttons
+	PullDown Pull = "down" // internal pull-down: the default for active-high buttons
+	PullNone Pull = "none" // no internal bias: the circuit has its own resistor
+)
+
+// Pin is one GPIO pin of a channel. The zero Pin (Name "") means the
+// channel does not use that role.
+type Pin struct {
+	// Name is the BCM pin name, "GPIO0" to "GPIO27".
+	Name string
+	// Number is the BCM GPIO number (17 for GPIO17), which is also the line
+	// offset on the Raspberry Pi's header GPIO chip.
+	Number int
+	// ActiveLow means the pin is low on the wire when the lamp is lit,
+	// the signal driven or the button pressed. Default: false for lamps
+	// and call_out, true for buttons (wired to ground, internal pull-up).
+	ActiveLow bool
+	// Pull is the bias of a button: PullUp, PullDown or PullNone; "" for
+	// outputs. Default: up when active-low, down when active-high.
+	Pull Pull
+	// Line is the line in the file where the pin is given.
+	Line int
+}
+
+// Roles of a pin within a channel; they are the config keys (SPEC §7).
+const (
+	RoleStandbyLamp = "standby_lamp"
+	RoleGoLamp      = "go_lamp"
+	RoleCallLamp    = "call_lamp"
+	RoleCallOut     = "call_out"
+	RoleAckButton   = "ack_button"
+	RoleCallButton  = "call_button"
+)
+
+// PinUse is one pin of a channel with its role.
+type PinUse struct {
+	Role string // RoleStandbyLamp, ...
+	Pin  Pin
+}
+
+// IsButton reports whether the role is an input.
+func (u PinUse) IsButton() bool { return u.Role == RoleAckButton || u.Role == RoleCallButton }
+
+// Channel is one cue position.
+type Channel struct {
+	Name    string // a-z 0-9 - _, 1–32 characters, not reserved
+	Station string // the station that owns the channel's hardware
+	Label   string // human name (default: Name)
+
+	StandbyLamp Pin // always set
+	GoLamp      Pin // optional: without it GO is a fast flash of StandbyLamp
+	CallLamp    Pin // optional
+	CallOut     Pin // optional: relay/opto to an intercom call input
+	AckButton   Pin // optional
+	CallButton  Pin // optional
+
+	RequireAck    bool          // every standby asks for an ack
+	GoRequiresAck bool          // a GO before the ack is refused (force_go overrides)
+	GoHold        time.Duration // how long GO shows (default 3s)
+	StuckAfter    time.Duration // a button held this long is a fault (default 10s)
+	CallHold      time.Duration // how long a call drives call_out and call_lamp (default 5s)
+	// Brightness is the lamp level until a brightness command changes it,
+	// in (0, 1] (default 1).
+	Brightness float64
+	Line       int // line of the channel's key in the file
+}
+
+// Pins returns the channel's pins that are set, in the order standby_lamp,
+// go_lamp, call_lamp, call_out, ack_button, call_button.
+func (c Channel) Pins() []PinUse {
+	all := []PinUse{
+		{RoleStandbyLamp, c.StandbyLamp},
+		{RoleGoLamp, c.GoLamp},
+		{RoleCallLamp, c.CallLamp},
+		{RoleCallOut, c.CallOut},
+		{RoleAckButton, c.AckButton},
+		{RoleCallButton, c.CallButton},
+	}
+	return slices.DeleteFunc(all, func(u PinUse) bool { return u.Pin.Name == "" })
+}
+
+// Station returns the station with the given name.
+func (c *Config) Station(name string) (Station, bool) {
+	for _, s := range c.Stations {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Station{}, false
+}
+
+// Channel returns the channel with the given name.
+func (c *Config) Channel(name string) (Channel, bool) {
+	for _, ch := range c.Channels {
+		if ch.Name == name {
+			return ch, true
+		}
+	}
+	return Channel{}, false
+}
+
+// ChannelsOf returns the channels of one station, in file order.
+func (c *Config) ChannelsOf(station string) []Channel {
+	var out []Channel
+	for _, ch := range c.Channels {
+		if ch.Station == station {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// StationNames returns the station names in file order.
+func (c *Config) StationNames() []string {
+	names := make([]string, len(c.Stations))
+	for i, s := range c.Stations {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// PickStation chooses this host's station (SPEC §5): the --station flag
+// when given (it must name a station), else the station named like the
+// host (case-insensitive, with or without the domain: "sl-wing.local"
+// picks sl-wing), else the only station when there is one. Otherwise the
+// error lists the stations.
+func (c *Config) PickStation(flag, hostname string) (string, error) {
+	list := strings.Join(c.StationNames(), ", ")
+	if flag != "" {
+		if _, ok := c.Station(flag); ok {
+			return flag, nil
+		}
+		return "", fmt.Errorf("config: --station %s: %s has no station named %q (stations: %s)", flag, c.File, flag, list)
+	}
+	host := strings.ToLower(strings.TrimSuffix(hostname, "."))
+	short, _, _ := strings.Cut(host, ".")
+	for _, name := range []string{host, short} {
+		if _, ok := c.Station(name); ok && name != "" {
+			return name, nil
+		}
+	}
+	if len(c.Stations) == 1 {
+		return c.Stations[0].Name, nil
+	}
+	return "", fmt.Errorf("config: %s has several stations and none is named like this host %q: start cuelightd with --station NAME (stations: %s)", c.File, hostname, list)
+}
+
+// BrokerPlan says how one station reaches the show's MQTT broker.
+type BrokerPlan struct {
+	// RunEmbedded: this station runs the embedded broker on MQTT.Listen
+	// and connects to it in-process (URL is empty).
+	RunEmbedded bool
+	// URL is the broker to connect to when RunEmbedded is false: the
+	// outside broker, or the embedded broker of another station.
+	URL string
+}
+
+// BrokerFor returns how the named station reaches the broker: with an
+// outside broker every station connects to it; with the embedded broker
+// its station runs it and the others connect to MQTT.EmbeddedURL.
+func (c *Config) BrokerFor(station string) BrokerPlan {
+	switch {
+	case !c.MQTT.Embedded:
+		return BrokerPlan{URL: c.MQTT.Broker}
+	case station == c.MQTT.EmbeddedStation:
+		return BrokerPlan{RunEmbedded: true}
+	default:
+		return BrokerPlan{URL: c.MQTT.EmbeddedURL}
+	}
+}

@@ -1,0 +1,708 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file turns the YAML node tree into the raw file struct: it checks
+// the shape (mappings, lists, scalars of the right type), rejects unknown
+// and duplicate keys, and keeps the line of every value. Meaning (ranges,
+// references, defaults) is checked in validate.go.
+
+// val is one scalar from the file.
+type val[T any] struct {
+	V    T
+	Line int  // line of the value (of the key when the value is missing)
+	Set  bool // given and well-formed
+	Bad  bool // given but malformed (already reported)
+}
+
+// given reports whether the key was in the file, well-formed or not.
+func (v val[T]) given() bool { return v.Set || v.Bad }
+
+type rawFile struct {
+	line     int // line of the top-level mapping
+	Show     val[string]
+	MQTT     rawMQTT
+	OSC      rawOSC
+	Web      rawWeb
+	Eos      *rawEos
+	Patterns rawPatterns
+	Stations []rawStation
+	Channels []rawChannel
+	stations val[bool] // the stations key: Set when present
+	channels val[bool] // the channels key: Set when present
+}
+
+type rawMQTT struct {
+	line                         int // line of the mqtt key
+	Broker, Listen, TopicPrefix  val[string]
+	EmbeddedStation, EmbeddedURL val[string]
+	Username, Password           val[string]
+	ClockSkew                    val[time.Duration]
+	TLS                          rawTLS
+	tlsGiven                     val[bool]
+	Users                        []rawUser
+	users                        val[bool]
+	MaxClients, MaxPacketSize    val[int64]
+}
+
+type rawTLS struct {
+	CAFile, CertFile, KeyFile val[string]
+	InsecureSkipVerify        val[bool]
+}
+
+type rawUser struct {
+	Name         string
+	Line         int
+	PasswordHash val[string]
+	Role         val[string]
+	ACL          []rawACL
+	acl          val[bool]
+}
+
+type rawACL struct {
+	Filter string
+	Line   int
+	Access val[string]
+}
+
+type rawOSC struct {
+	Listen           val[string]
+	Allow            []val[string]
+	allow            val[bool]
+	Feedback         []val[string]
+	HeartbeatTimeout val[time.Duration]
+}
+
+type rawWeb struct {
+	Listen val[string]
+}
+
+type rawEos struct {
+	Line    int
+	CueList val[string]
+}
+
+type rawPatterns struct {
+	Slow, Fast, WinkOn, WinkEvery, Alternate, DoubleEvery val[time.Duration]
+}
+
+type rawStation struct {
+	Name          string
+	Line          int
+	Driver        val[string]
+	AllowBootPins val[bool]
+	Debounce      val[time.Duration]
+}
+
+type rawChannel struct {
+	Name                      string
+	Line                      int
+	Station, Label            val[string]
+	Pins                      [6]rawPin // indexed like pinRoles
+	RequireAck, GoRequiresAck val[bool]
+	GoHold, StuckAfter        val[time.Duration]
+	CallHold                  val[time.Duration]
+	Brightness                val[float64]
+}
+
+type rawPin struct {
+	Name      val[string]
+	ActiveLow val[bool]
+	Pull      val[string]
+	Line      int
+	given     bool // the role key is in the file (well-formed or not)
+}
+
+// maxFileSize bounds a show file; real ones are a few kilobytes.
+const maxFileSize = 1 << 20
+
+// decoder collects problems while reading one file.
+type decoder struct {
+	file  string
+	probs []Problem
+	warns []Problem
+	// typos holds the key paths an unknown key was taken for ("did you
+	// mean"), so that a missing required key is not reported twice.
+	typos map[string]bool
+}
+
+// required reports a missing required key, unless a mistyped key was
+// already reported as probably meaning it.
+func (d *decoder) required(line int, key, hint string) {
+	if d.typos[key] {
+		return
+	}
+	d.errf(line, key, hint, "is required")
+}
+
+func (d *decoder) errf(line int, key, hint, format string, args ...any) {
+	d.probs = append(d.probs, Problem{File: d.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+func (d *decoder) warnf(line int, key, hint, format string, args ...any) {
+	d.warns = append(d.warns, Problem{File: d.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// readDocument parses the YAML text into the root node, reporting syntax
+// errors with their line.
+func (d *decoder) readDocument(r io.Reader) *yaml.Node {
+	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	if err != nil {
+		d.errf(1, "", "", "cannot read: %v", err)
+		return nil
+	}
+	if len(data) > maxFileSize {
+		d.errf(1, "", "a show file is a few kilobytes; is this the right file?", "larger than %d bytes", maxFileSize)
+		return nil
+	}
+	root, extra, err := parseYAML(data)
+	if err != nil {
+		d.errf(syntaxLine(data, err), "", "", "%s", yamlMessage(err))
+		return nil
+	}
+	if root == nil {
+		d.errf(1, "", "start from config/reference.yaml or the example in docs/configuration.md", "the file is empty")
+		return nil
+	}
+	if extra > 0 {
+		d.errf(extra, "", "remove the line with --- and what follows, or merge it into the first document", "a show file holds one YAML document")
+	}
+	return root
+}
+
+// parseYAML decodes the first document into a node and reports the line
+// of a second document, if any. yaml.v3 does not panic on known inputs;
+// the recover is the last guard of "no panics on any input".
+func parseYAML(data []byte) (root *yaml.Node, extraLine int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("yaml: parser failed: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, 0, nil
+		}
+		return nil, 0, err
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		extraLine = max(next.Line, 1) // the "---" line
+	} else if !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, 0, nil
+	}
+	return doc.Content[0], extraLine, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
+
+// yamlMessage strips yaml.v3's "yaml: line N: " prefix.
+func yamlMessage(err error) string {
+	msg := yamlLineRE.ReplaceAllString(err.Error(), "")
+	return "YAML syntax: " + msg
+}
+
+// syntaxLine finds the line of a YAML syntax error. yaml.v3 reports the
+// line where the enclosing construct started, 0-based or 1-based depending
+// on the error, and sometimes none; so the line is found as the first
+// prefix of the file that fails with the same message, starting from the
+// line yaml.v3 gave.
+func syntaxLine(data []byte, err error) int {
+	want := yamlMessage(err)
+	from := 1
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil && m[1] != "" {
+		from, _ = strconv.Atoi(m[1])
+		from = max(from, 1)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 2000 {
+		return from
+	}
+	for k := from; k <= len(lines); k++ {
+		prefix := bytes.Join(lines[:k], nil)
+		if _, _, perr := parseYAML(prefix); perr != nil && yamlMessage(perr) == want {
+			return k
+		}
+	}
+	return from
+}
+
+// resolve follows aliases.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// kv is one entry of a mapping.
+type kv struct {
+	name  string
+	path  string
+	line  int        // line of the key
+	val   *yaml.Node // the value, aliases resolved
+	vline int        // line where the value is written (the alias, if one)
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// kindName names what a node is, for messages.
+func kindName(n *yaml.Node) string {
+	switch {
+	case n == nil || isNull(n):
+		return "nothing"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+// entries reads a mapping in file order: keys must be scalars, appear
+// once, and merge keys (<<: *anchor) are expanded. A null value is an
+// empty mapping. ok is false when n is not a mapping (reported).
+func (d *decoder) entries(path string, line int, n *yaml.Node, what string) (out []kv, ok bool) {
+	vline := line
+	if n != nil {
+		vline = n.Line
+	}
+	n = resolve(n)
+	if isNull(n) {
+		return nil, true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errf(vline, path, what, "must be a mapping, not %s", kindName(n))
+		return nil, false
+	}
+	seen := map[string]int{}
+	d.collect(path, n, seen, &out, 0, false)
+	return out, true
+}
+
+// collect appends the entries of mapping n; merged entries never override
+// entries already present.
+func (d *decoder) collect(path string, n *yaml.Node, seen map[string]int, out *[]kv, depth int, merged bool) {
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if k = resolve(k); k == nil || k.Kind != yaml.ScalarNode || isNull(k) {
+			d.errf(n.Content[i].Line, path, "keys are plain words", "a key must be a name, not %s", kindName(k))
+			continue
+		}
+		name := k.Value
+		if first, dup := seen[name]; dup {
+			if !merged {
+				d.errf(k.Line, join(path, name), "remove or rename one of them", "defined twice (first on line %d)", first)
+			}
+			continue
+		}
+		seen[name] = k.Line
+		*out = append(*out, kv{name: name, path: join(path, name), line: k.Line, val: resolve(v), vline: v.Line})
+	}
+	// Merged mappings (<<: *a or <<: [*a, *b]) add the keys not yet set;
+	// the first merge wins.
+	for _, m := range merges {
+		m = resolve(m)
+		var srcs []*yaml.Node
+		if m != nil && m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		} else {
+			srcs = []*yaml.Node{m}
+		}
+		for _, s := range srcs {
+			line := m.Line
+			if s = resolve(s); s == nil || s.Kind != yaml.MappingNode {
+				d.errf(line, path, "write <<: *anchor where the anchor is a mapping", "a merge key (<<) takes a mapping, not %s", kindName(s))
+				continue
+			}
+			if depth >= 10 {
+				d.errf(line, path, "", "merge keys nested too deeply")
+				continue
+			}
+			d.collect(path, s, seen, out, depth+1, true)
+		}
+	}
+}
+
+// fields reads a mapping with fixed keys; unknown keys are reported with
+// a suggestion.
+func (d *decoder) fields(path string, line int, n *yaml.Node, sec *section) (map[string]kv, bool) {
+	hint := ""
+	if len(sec.keys) > 0 {
+		hint = "keys here: " + strings.Join(sec.keys, ", ")
+	}
+	list, ok := d.entries(path, line, n, hint)
+	m := make(map[string]kv, len(list))
+	for _, e := range list {
+		if !containsKey(sec.keys, e.name) {
+			hint := ""
+			if s := suggest(e.name, sec.keys); s != "" {
+				hint = "did you mean " + s + "?"
+				if d.typos == nil {
+					d.typos = map[string]bool{}
+				}
+				d.typos[join(path, s)] = true
+			} else {
+				hint = "accepted here: " + strings.Join(sec.keys, ", ")
+			}
+			d.errf(e.line, e.path, hint, "unknown key")
+			continue
+		}
+		m[e.name] = e
+	}
+	return m, ok
+}
+
+func containsKey(keys []string, k string) bool {
+	for _, x := range keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// scalar checks that e is a scalar with a value.
+func (d *decoder) scalar(e kv, hint string) bool {
+	switch {
+	case e.val == nil || isNull(e.val):
+		d.errf(e.line, e.path, hint, "has no value")
+		return false
+	case e.val.Kind != yaml.ScalarNode:
+		d.errf(e.vline, e.path, hint, "must be a single value, not %s", kindName(e.val))
+		return false
+	}
+	return true
+}
+
+// text reads any scalar as text, as written.
+func (d *decoder) text(m map[string]kv, key string, hint string) (v val[string]) {
+	e, ok := m[key]
+	if !ok {
+		return v
+	}
+	v.Line = e.vline
+	if !d.scalar(e, hint) {
+		v.Bad = true
+		return v
+	}
+	v.V, v.Set = e.val.Value, true
+	return v
+}
+
+func (d *decoder) boolean(m map[string]kv, key string) (v val[bool]) {
+	e, ok := m[key]
+	if !ok {
+		return v
+	}
+	v.Line = e.vline
+	if !d.scalar(e, "write true or false") {
+		v.Bad = true
+		return v
+	}
+	if e.val.Tag != "!!bool" {
+		d.errf(e.vline, e.path, "write true or false", "want true or false, not %q", e.val.Value)
+		v.Bad = true
+		return v
+	}
+	v.V, v.Set = strings.EqualFold(e.val.Value, "true"), true
+	return v
+}
+
+func (d *decoder) duration(m map[string]kv, key string) (v val[time.Duration]) {
+	e, ok := m[key]
+	if !ok {
+		return v
+	}
+	v.Line = e.vline
+	const hint = "write a number and a unit: 250ms, 3s, 1m"
+	if !d.scalar(e, hint) {
+		v.Bad = true
+		return v
+	}
+	s := e.val.Value
+	if e.val.Tag == "!!int" || e.val.Tag == "!!float" {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f == 0 {
+			v.Set = true
+			return v
+		}
+		d.errf(e.vline, e.path, fmt.Sprintf("write %ss or %sms", s, s), "%s has no unit", s)
+		v.Bad = true
+		return v
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		d.errf(e.vline, e.path, hint, "%q is not a duration", s)
+		v.Bad = true
+		return v
+	}
+	v.V, v.Set = dur, true
+	return v
+}
+
+func (d *decoder) integer(m map[string]kv, key string) (v val[int64]) {
+	e, ok := m[key]
+	if !ok {
+		return v
+	}
+	v.Line = e.vline
+	if !d.scalar(e, "write a whole number") {
+		v.Bad = true
+		return v
+	}
+	var n int64
+	if e.val.Tag != "!!int" || e.val.Decode(&n) != nil {
+		d.errf(e.vline, e.path, "write a whole number", "want a whole number, not %q", e.val.Value)
+		v.Bad = true
+		return v
+	}
+	v.V, v.Set = n, true
+	return v
+}
+
+func (d *decoder) number(m map[string]kv, key string) (v val[float64]) {
+	e, ok := m[key]
+	if !ok {
+		return v
+	}
+	v.Line = e.vline
+	if !d.scalar(e, "write a number such as 0.5") {
+		v.Bad = true
+		return v
+	}
+	var f float64
+	if (e.val.Tag != "!!int" && e.val.Tag != "!!float") || e.val.Decode(&f) != nil {
+		d.errf(e.vline, e.path, "write a number such as 0.5", "want a number, not %q", e.val.Value)
+		v.Bad = true
+		return v
+	}
+	v.V, v.Set = f, true
+	return v
+}
+
+// list reads a list of scalars as text. present reports whether the key
+// was given (even if malformed).
+func (d *decoder) list(m map[string]kv, key, example string) (out []val[string], present val[bool]) {
+	e, ok := m[key]
+	if !ok {
+		return nil, present
+	}
+	present.Line = e.line
+	switch {
+	case isNull(e.val):
+		d.errf(e.line, e.path, "write "+key+": [] for an empty list", "has no value")
+		present.Bad = true
+		return nil, present
+	case e.val.Kind != yaml.SequenceNode:
+		d.errf(e.vline, e.path, "write "+key+": ["+example+"]", "must be a list, not %s", kindName(e.val))
+		present.Bad = true
+		return nil, present
+	}
+	present.Set = true
+	for i, item := range e.val.Content {
+		line := item.Line
+		item = resolve(item)
+		path := fmt.Sprintf("%s[%d]", e.path, i)
+		if item == nil || item.Kind != yaml.ScalarNode || isNull(item) {
+			d.errf(line, path, "write "+key+": ["+example+"]", "must be a single value, not %s", kindName(item))
+			out = append(out, val[string]{Line: line, Bad: true})
+			continue
+		}
+		out = append(out, val[string]{V: item.Value, Line: line, Set: true})
+	}
+	return out, present
+}
+
+// decodeFile reads the whole tree into a rawFile.
+func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
+	f := &rawFile{line: root.Line}
+	top, ok := d.fields("", root.Line, root, fileSection)
+	if !ok {
+		return nil
+	}
+	f.Show = d.text(top, "show", "write show: and the production's name")
+	if e, ok := top["mqtt"]; ok {
+		d.decodeMQTT(&f.MQTT, e)
+	}
+	if e, ok := top["osc"]; ok {
+		d.decodeOSC(&f.OSC, e)
+	}
+	if e, ok := top["web"]; ok {
+		if m, _ := d.fields(e.path, e.line, e.val, webSection); m != nil {
+			f.Web.Listen = d.text(m, "listen", "write host:port, e.g. 127.0.0.1:8080")
+		}
+	}
+	if e, ok := top["consoles"]; ok {
+		if m, _ := d.fields(e.path, e.line, e.val, consolesSection); m != nil {
+			if e, ok := m["eos"]; ok {
+				f.Eos = &rawEos{Line: e.line}
+				if m, _ := d.fields(e.path, e.line, e.val, eosSection); m != nil {
+					f.Eos.CueList = d.text(m, "cue_list", "write cue_list: 1")
+				}
+			}
+		}
+	}
+	if e, ok := top["patterns"]; ok {
+		if m, _ := d.fields(e.path, e.line, e.val, patternsSection); m != nil {
+			p := &f.Patterns
+			p.Slow, p.Fast = d.duration(m, "slow"), d.duration(m, "fast")
+			p.WinkOn, p.WinkEvery = d.duration(m, "wink_on"), d.duration(m, "wink_every")
+			p.Alternate, p.DoubleEvery = d.duration(m, "alternate"), d.duration(m, "double_every")
+		}
+	}
+	if e, ok := top["stations"]; ok {
+		f.stations = val[bool]{V: true, Line: e.line, Set: true}
+		list, ok := d.entries(e.path, e.line, e.val, "write stations: {NAME: {driver: gpio}}")
+		f.stations.Set, f.stations.Bad = ok, !ok
+		for _, s := range list {
+			f.Stations = append(f.Stations, d.decodeStation(s))
+		}
+	}
+	if e, ok := top["channels"]; ok {
+		f.channels = val[bool]{V: true, Line: e.line, Set: true}
+		list, ok := d.entries(e.path, e.line, e.val, "write channels: {NAME: {standby_lamp: GPIO17}}")
+		f.channels.Set, f.channels.Bad = ok, !ok
+		for _, c := range list {
+			f.Channels = append(f.Channels, d.decodeChannel(c))
+		}
+	}
+	return f
+}
+
+func (d *decoder) decodeMQTT(r *rawMQTT, e kv) {
+	r.line = e.line
+	m, _ := d.fields(e.path, e.line, e.val, mqttSection)
+	r.Broker = d.text(m, "broker", "write embedded or a URL such as tcp://10.10.0.2:1883")
+	r.Listen = d.text(m, "listen", "write host:port, e.g. 127.0.0.1:1883")
+	r.TopicPrefix = d.text(m, "topic_prefix", "write topic_prefix: cuelight")
+	r.ClockSkew = d.duration(m, "clock_skew")
+	r.EmbeddedStation = d.text(m, "embedded_station", "write the name of a station")
+	r.EmbeddedURL = d.text(m, "embedded_url", "write tcp://HOST:1883")
+	r.Username = d.text(m, "username", "")
+	r.Password = d.text(m, "password", "")
+	r.MaxClients = d.integer(m, "max_clients")
+	r.MaxPacketSize = d.integer(m, "max_packet_size")
+	if t, ok := m["tls"]; ok {
+		r.tlsGiven = val[bool]{V: true, Line: t.line, Set: true}
+		tm, _ := d.fields(t.path, t.line, t.val, tlsSection)
+		r.TLS.CAFile = d.text(tm, "ca_file", "write an absolute path")
+		r.TLS.CertFile = d.text(tm, "cert_file", "write an absolute path")
+		r.TLS.KeyFile = d.text(tm, "key_file", "write an absolute path")
+		r.TLS.InsecureSkipVerify = d.boolean(tm, "insecure_skip_verify")
+	}
+	if u, ok := m["users"]; ok {
+		r.users = val[bool]{V: true, Line: u.line, Set: true}
+		list, _ := d.entries(u.path, u.line, u.val, "write users: {NAME: {password_hash: ..., role: booth}}")
+		for _, e := range list {
+			r.Users = append(r.Users, d.decodeUser(e))
+		}
+	}
+}
+
+func (d *decoder) decodeUser(e kv) rawUser {
+	u := rawUser{Name: e.name, Line: e.line}
+	m, _ := d.fields(e.path, e.line, e.val, userSection)
+	u.PasswordHash = d.text(m, "password_hash", "a bcrypt hash: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2")
+	u.Role = d.text(m, "role", "write station, booth or viewer")
+	if a, ok := m["acl"]; ok {
+		u.acl = val[bool]{V: true, Line: a.line, Set: true}
+		list, ok := d.entries(a.path, a.line, a.val, "write acl: {\"cuelight/#\": read}")
+		if !ok {
+			u.acl.Bad, u.acl.Set = true, false
+		}
+		for _, r := range list {
+			rule := rawACL{Filter: r.name, Line: r.line}
+			rule.Access = d.text(map[string]kv{"access": r}, "access", "write read, write, readwrite or deny")
+			u.ACL = append(u.ACL, rule)
+		}
+	}
+	return u
+}
+
+func (d *decoder) decodeOSC(r *rawOSC, e kv) {
+	m, _ := d.fields(e.path, e.line, e.val, oscSection)
+	r.Listen = d.text(m, "listen", "write host:port, e.g. 0.0.0.0:53100")
+	r.Allow, r.allow = d.list(m, "allow", "127.0.0.1, 10.10.0.0/24")
+	r.Feedback, _ = d.list(m, "feedback", "10.10.0.5:53001")
+	r.HeartbeatTimeout = d.duration(m, "heartbeat_timeout")
+}
+
+func (d *decoder) decodeStation(e kv) rawStation {
+	s := rawStation{Name: e.name, Line: e.line}
+	m, _ := d.fields(e.path, e.line, e.val, stationSection)
+	s.Driver = d.text(m, "driver", "write gpio or sim")
+	s.AllowBootPins = d.boolean(m, "allow_boot_pins")
+	s.Debounce = d.duration(m, "debounce")
+	return s
+}
+
+func (d *decoder) decodeChannel(e kv) rawChannel {
+	c := rawChannel{Name: e.name, Line: e.line}
+	m, _ := d.fields(e.path, e.line, e.val, channelSection)
+	c.Station = d.text(m, "station", "write the name of a station")
+	c.Label = d.text(m, "label", "")
+	for i, role := range pinRoles {
+		if p, ok := m[role]; ok {
+			c.Pins[i] = d.decodePin(p)
+		}
+	}
+	c.RequireAck = d.boolean(m, "require_ack")
+	c.GoRequiresAck = d.boolean(m, "go_requires_ack")
+	c.GoHold = d.duration(m, "go_hold")
+	c.StuckAfter = d.duration(m, "stuck_after")
+	c.CallHold = d.duration(m, "call_hold")
+	c.Brightness = d.number(m, "brightness")
+	return c
+}
+
+// decodePin reads "GPIO17" or {pin: GPIO17, active_low: true, pull: up}.
+func (d *decoder) decodePin(e kv) rawPin {
+	p := rawPin{Line: e.vline, given: true}
+	const hint = "write GPIO17 or {pin: GPIO17, active_low: true}"
+	if e.val != nil && e.val.Kind == yaml.MappingNode {
+		m, _ := d.fields(e.path, e.line, e.val, pinSection)
+		p.Name = d.text(m, "pin", hint)
+		if !p.Name.given() {
+			d.required(e.line, join(e.path, "pin"), hint)
+			p.Name.Bad = true
+		}
+		p.ActiveLow = d.boolean(m, "active_low")
+		p.Pull = d.text(m, "pull", "write up, down or none")
+		if p.Name.Set {
+			p.Line = p.Name.Line
+		}
+		return p
+	}
+	p.Name = d.text(map[string]kv{"pin": e}, "pin", hint)
+	return p
+}
