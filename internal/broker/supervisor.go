@@ -227,9 +227,22 @@ func (s *Supervisor) awaitReady(c *child, timeout time.Duration) error {
 	s.mu.Unlock()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
+	var st childStatus
 	var err error
 	select {
-	case st := <-c.status:
+	case st = <-c.status:
+	case <-c.exited:
+		select {
+		case st = <-c.status: // it said why before it exited
+		default:
+			err = fmt.Errorf("broker: child exited before it was ready (%s) %s", describeExit(c.exit.err), c.exit.panic)
+		}
+	case <-t.C:
+		err = fmt.Errorf("broker: child not ready after %s", timeout)
+	case <-s.stop:
+		err = ErrStopped
+	}
+	if err == nil {
 		if st.Ready != "" {
 			c.addr = st.Ready
 			s.mu.Lock()
@@ -239,15 +252,12 @@ func (s *Supervisor) awaitReady(c *child, timeout time.Duration) error {
 			return nil
 		}
 		err = errors.New(st.Error)
+		if st.Error == "" {
+			err = errors.New("broker: child reported neither ready nor an error")
+		}
 		if st.AddrInUse {
 			err = &wrapped{msg: st.Error, err: ErrAddrInUse}
 		}
-	case <-c.exited:
-		err = fmt.Errorf("broker: child exited before it was ready (%s) %s", describeExit(c.exit.err), c.exit.panic)
-	case <-t.C:
-		err = fmt.Errorf("broker: child not ready after %s", timeout)
-	case <-s.stop:
-		err = ErrStopped
 	}
 	_ = c.cmd.Process.Kill()
 	<-c.exited
@@ -340,7 +350,9 @@ func startChild(opts Options, log *slog.Logger) (*child, error) {
 	c := &child{cmd: cmd, stdin: stdin, status: make(chan childStatus, 1), exited: make(chan struct{})}
 	c.exit.pid = cmd.Process.Pid
 
+	statusDone := make(chan struct{})
 	go func() { // status pipe: the first line is all we need
+		defer close(statusDone)
 		defer statusR.Close()
 		sc := bufio.NewScanner(statusR)
 		if sc.Scan() {
@@ -357,6 +369,7 @@ func startChild(opts Options, log *slog.Logger) (*child, error) {
 		err := cmd.Wait()
 		c.exit.err = err
 		c.exit.panic = <-stderrDone
+		<-statusDone // a status line written before the exit is in c.status now
 		close(c.exited)
 	}()
 
