@@ -142,10 +142,10 @@ func newClient(t *testing.T, addr string, o clientOpts) (*client, error) {
 			t.Errorf("test client %s: message buffer full", o.id)
 		}
 	}
-	po := paho.NewClientOptions().AddBroker("tcp://"+addr).SetClientID(o.id).
+	po := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(o.id).
 		SetUsername(o.user).SetPassword(o.pass).
-		SetAutoReconnect(o.autoReconnect).SetMaxReconnectInterval(500*time.Millisecond).
-		SetConnectTimeout(wait).SetKeepAlive(30*time.Second).
+		SetAutoReconnect(o.autoReconnect).SetMaxReconnectInterval(500 * time.Millisecond).
+		SetConnectTimeout(wait).SetKeepAlive(30 * time.Second).
 		SetDefaultPublishHandler(handler).
 		SetOnConnectHandler(func(cl paho.Client) {
 			if len(o.subscribe) > 0 {

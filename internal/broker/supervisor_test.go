@@ -43,13 +43,13 @@ var (
 		0x10, 17, // CONNECT, remaining length
 		0, 4, 'M', 'Q', 'T', 'T', 5, // protocol name, level 5
 		0x02, 0, 60, // clean start, keep-alive 60 s
-		0,                            // properties length
+		0,                        // properties length
 		0, 4, 'c', 'r', 's', 'h', // client id
 	}
 	truncatedSubscribe = []byte{
 		0x82, 6, // SUBSCRIBE, remaining length
 		0, 1, // packet id
-		0,          // properties length
+		0,         // properties length
 		0, 1, 'a', // topic filter "a" — and no options byte
 	}
 )
