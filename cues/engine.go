@@ -705,14 +705,14 @@ func (ch *channel) lampPatterns() (standby, goLamp Pattern) {
 	return PatternOff, PatternOff
 }
 
-func (e *Engine) lit(p Pattern, d time.Duration) bool {
-	switch p {
-	case PatternOff:
-		return false
-	case PatternSteady:
-		return true
+// litAt returns, for every pattern, whether it is lit at offset d: the
+// patterns are shared by all channels, so each is computed once per call.
+func (e *Engine) litAt(d time.Duration) (lit [PatternDouble + 1]bool) {
+	lit[PatternSteady] = true
+	for p := PatternSlow; p <= PatternDouble; p++ {
+		lit[p] = e.shape[p].on(d)
 	}
-	return e.shape[p].on(d)
+	return lit
 }
 
 // Outputs appends the level every output must show at now to dst and
@@ -724,13 +724,19 @@ func (e *Engine) lit(p Pattern, d time.Duration) bool {
 // Outputs reports the engine's state as it is: the station calls Apply or
 // Advance for now first, so that timers due by now have fired.
 func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
-	d := now.Sub(e.start)
+	lit := e.litAt(now.Sub(e.start))
+	level := func(ch *channel, p Pattern) float64 {
+		if lit[p] {
+			return ch.bright
+		}
+		return 0
+	}
 	for i := range e.ch {
 		ch := &e.ch[i]
 		sp, gp := ch.lampPatterns()
-		dst = append(dst, Output{Channel: ch.spec.Name, Role: StandbyLamp, Level: e.level(ch, sp, d)})
+		dst = append(dst, Output{Channel: ch.spec.Name, Role: StandbyLamp, Level: level(ch, sp)})
 		if ch.spec.Lamps == 2 {
-			dst = append(dst, Output{Channel: ch.spec.Name, Role: GoLamp, Level: e.level(ch, gp, d)})
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: GoLamp, Level: level(ch, gp)})
 		}
 		calling := now.Before(ch.callUntil)
 		if ch.spec.HasCallLamp {
@@ -738,7 +744,7 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 			if calling {
 				p = PatternFast
 			}
-			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallLamp, Level: e.level(ch, p, d)})
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallLamp, Level: level(ch, p)})
 		}
 		if ch.spec.HasCallOut {
 			v := 0.0
@@ -749,13 +755,6 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 		}
 	}
 	return dst
-}
-
-func (e *Engine) level(ch *channel, p Pattern, d time.Duration) float64 {
-	if e.lit(p, d) {
-		return ch.bright
-	}
-	return 0
 }
 
 // NextChange returns the earliest instant after now at which an output
@@ -771,15 +770,23 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 		}
 	}
 	d := now.Sub(e.start)
+	// The next edge of each pattern, computed once (zero: not yet).
+	var edge [PatternDouble + 1]time.Time
+	next := func(p Pattern) time.Time {
+		if edge[p].IsZero() {
+			edge[p] = e.start.Add(e.shape[p].next(d))
+		}
+		return edge[p]
+	}
 	for i := range e.ch {
 		ch := &e.ch[i]
 		if ch.bright > 0 {
 			sp, gp := ch.lampPatterns()
 			if sp > PatternSteady {
-				consider(e.start.Add(e.shape[sp].next(d)))
+				consider(next(sp))
 			}
 			if ch.spec.Lamps == 2 && gp > PatternSteady {
-				consider(e.start.Add(e.shape[gp].next(d)))
+				consider(next(gp))
 			}
 		}
 		if ch.cs.State == StateGo {
@@ -792,8 +799,8 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 			if ch.spec.HasCallLamp && ch.bright > 0 {
 				// The call lamp flashes until callUntil, then goes dark: a
 				// change only if it is lit then.
-				if next := e.start.Add(e.shape[PatternFast].next(d)); next.Before(ch.callUntil) {
-					consider(next)
+				if n := next(PatternFast); n.Before(ch.callUntil) {
+					consider(n)
 				} else if e.shape[PatternFast].on(d) {
 					consider(ch.callUntil)
 				}
