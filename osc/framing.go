@@ -189,6 +189,11 @@ func (fr *frameReader) parse() (payload []byte, need int, err error) {
 	}
 	raw := data[:i]
 	fr.start += i + 1
+	if len(raw) > 2*fr.max+1 {
+		// The same verdict as when the frame outgrows the buffer before its
+		// END arrives, so that it does not depend on how the bytes came.
+		return nil, 0, &frameError{fmt.Errorf("%w: SLIP frame over %d bytes", ErrTooLarge, fr.max)}
+	}
 	payload = make([]byte, 0, len(raw))
 	for k := 0; k < len(raw); k++ {
 		c := raw[k]
