@@ -86,11 +86,9 @@ func checkEngine(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := map[string]ChannelSpec{}
-	for _, sp := range show {
-		spec[sp.Name] = sp
-	}
-	seq := map[string]uint64{}
+	n := len(show)
+	seq := make([]uint64, n)
+	prev := make([]State, n) // state before each change of this input
 	nOutputs := len(e.Outputs(t0, nil))
 	accepted := false
 	now := t0
@@ -99,13 +97,11 @@ func checkEngine(t *testing.T, data []byte) {
 	for i, in := range inputs {
 		now = now.Add(in.dt)
 		states = e.States(states[:0])
-		before := map[string]State{}
-		held := true
-		for _, cs := range states {
-			before[cs.Channel] = cs.State
+		held := n > 0
+		for k, cs := range states {
+			prev[k] = cs.State
 			held = held && cs.State == StateHold
 		}
-		held = held && len(states) > 0
 		var res Result
 		if in.tick {
 			res = e.Advance(now)
@@ -113,30 +109,27 @@ func checkEngine(t *testing.T, data []byte) {
 			res = e.Apply(now, in.cmd)
 		}
 		c := in.cmd
-		lostNow := false // the link was lost by this input's timers: the hold latch is gone
 		for _, ev := range res.Events {
-			lostNow = lostNow || ev.Kind == EventLost
+			if ev.Kind == EventLost {
+				held = false // the link was lost by this input's timers: the latch is gone
+			}
 		}
-		held = held && !lostNow
 
 		goVerb := !in.tick && (c.Verb == VerbGo || c.Verb == VerbForceGo || c.Verb == VerbGoCue)
-		prev := map[string]State{}
-		for k, v := range before {
-			prev[k] = v
-		}
 		for _, ch := range res.Changed {
-			if ch.Seq != seq[ch.Channel]+1 {
-				t.Fatalf("input %d: %s seq %d after %d", i, ch.Channel, ch.Seq, seq[ch.Channel])
+			k := e.idx[ch.Channel]
+			if ch.Seq != seq[k]+1 {
+				t.Fatalf("input %d: %s seq %d after %d", i, ch.Channel, ch.Seq, seq[k])
 			}
-			seq[ch.Channel] = ch.Seq
+			seq[k] = ch.Seq
 			if ch.State == StateGo {
 				if !goVerb {
 					t.Fatalf("input %d (%+v tick %v): %s went to go without a go command", i, c, in.tick, ch.Channel)
 				}
-				if held && c.Verb != VerbRelease {
+				if held {
 					t.Fatalf("input %d: %s went to go while the hold was latched", i, ch.Channel)
 				}
-				if p := prev[ch.Channel]; spec[ch.Channel].GoRequiresAck && c.Verb != VerbForceGo && (p == StateStandby || p == StateOff) {
+				if p := prev[k]; show[k].GoRequiresAck && c.Verb != VerbForceGo && (p == StateStandby || p == StateOff) {
 					t.Fatalf("input %d: go_requires_ack channel %s went from %s to go by %s", i, ch.Channel, p, c.Verb)
 				}
 			}
@@ -146,38 +139,32 @@ func checkEngine(t *testing.T, data []byte) {
 			if ch.AckRequested && ch.State != StateStandby && ch.State != StateAck {
 				t.Fatalf("input %d: %s in %s with ack_requested", i, ch.Channel, ch.State)
 			}
-			prev[ch.Channel] = ch.State
+			prev[k] = ch.State
 			if ch.State != StateLost && ch.State != StateOff {
 				accepted = true
 			}
 		}
-		if !in.tick && c.Verb == VerbCall {
-			for _, ev := range res.Events {
-				if ev.Kind == EventCall {
+		for _, ev := range res.Events {
+			switch ev.Kind {
+			case EventCall:
+				if !in.tick && c.Verb == VerbCall {
 					accepted = true
 				}
 			}
-		}
-		if held && !(c.Verb == VerbRelease && !in.tick) {
-			for _, cs := range e.States(states[:0]) {
-				if cs.State != StateHold && cs.State != StateLost {
-					t.Fatalf("input %d (%s): %s left hold as %s", i, c.Verb, cs.Channel, cs.State)
-				}
-			}
-		}
-		for _, ev := range res.Events {
 			switch ev.Kind {
 			case EventPress, EventCall, EventRefused, EventFault: // no change: the current seq
-				if ev.Seq != seq[ev.Channel] {
-					t.Fatalf("input %d: %s event seq %d, channel seq %d", i, ev.Kind, ev.Seq, seq[ev.Channel])
+				if k := e.idx[ev.Channel]; ev.Seq != seq[k] {
+					t.Fatalf("input %d: %s event seq %d, channel seq %d", i, ev.Kind, ev.Seq, seq[k])
 				}
 			}
 		}
-		if e.Link() == "lost" {
-			for _, cs := range e.States(states[:0]) {
-				if cs.State != StateLost {
-					t.Fatalf("input %d: link lost but %s is %s", i, cs.Channel, cs.State)
-				}
+		states = e.States(states[:0])
+		for _, cs := range states {
+			if held && !(c.Verb == VerbRelease && !in.tick) && cs.State != StateHold {
+				t.Fatalf("input %d (%s): %s left hold as %s", i, c.Verb, cs.Channel, cs.State)
+			}
+			if e.Link() == "lost" && cs.State != StateLost {
+				t.Fatalf("input %d: link lost but %s is %s", i, cs.Channel, cs.State)
 			}
 		}
 
@@ -185,7 +172,7 @@ func checkEngine(t *testing.T, data []byte) {
 		if !next.IsZero() && next.Before(now) {
 			t.Fatalf("input %d: NextChange %v before now %v", i, next, now)
 		}
-		for _, at := range []time.Time{now, now.Add(in.dt / 2)} {
+		for _, at := range [2]time.Time{now, now.Add(in.dt / 2)} {
 			outs = e.Outputs(at, outs[:0])
 			if len(outs) != nOutputs {
 				t.Fatalf("input %d: %d outputs, want %d", i, len(outs), nOutputs)
@@ -195,7 +182,7 @@ func checkEngine(t *testing.T, data []byte) {
 					t.Fatalf("input %d: %s/%s level %v", i, o.Channel, o.Role, o.Level)
 				}
 				if !accepted && o.Level != 0 {
-					if cs, _ := e.Snapshot(o.Channel); cs.State != StateLost || o.Role != StandbyLamp {
+					if cs := states[e.idx[o.Channel]]; cs.State != StateLost || o.Role != StandbyLamp {
 						t.Fatalf("input %d: %s/%s lit %v before any accepted command (%s)", i, o.Channel, o.Role, o.Level, cs.State)
 					}
 				}
