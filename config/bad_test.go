@@ -612,7 +612,7 @@ channels:
 		want: `show.yaml:5: mqtt.users.qlab.role: unknown role "boot" (did you mean booth?)`,
 	},
 	{
-		name: "bad acl filter",
+		name: "user without role",
 		yaml: `
 show: x
 mqtt:
@@ -620,12 +620,11 @@ mqtt:
   users:
     qlab:
       password_hash: "$2a$12$lXlYSubBjdnpiwEjQwZB7.Ob1Eb27Gk5JISZ3tbIakboCqG4oioOK"
-      acl: {"cuelight/#/cmd": write}
 stations: {a: {driver: gpio}}
 channels:
   fly: {standby_lamp: GPIO17}
 `,
-		want: "show.yaml:7: mqtt.users.qlab.acl.cuelight/#/cmd: # must be a whole level and the last one (an MQTT topic filter, e.g. cuelight/channel/+/cmd or cuelight/#)",
+		want: "show.yaml:5: mqtt.users.qlab.role: is required (write role: station, booth or viewer)",
 	},
 	{
 		name: "empty show",
@@ -842,5 +841,83 @@ channels:
   - fly
 `,
 		want: "show.yaml:4: channels: must be a mapping, not a list (write channels: {NAME: {standby_lamp: GPIO17}})",
+	},
+	{
+		name: "station logs in as a user the embedded broker does not know",
+		yaml: `
+show: x
+mqtt:
+  username: station
+  password: s3cret
+stations: {a: {driver: gpio}}
+channels:
+  fly: {standby_lamp: GPIO17}
+`,
+		want: `show.yaml:3: mqtt.username: "station" is not a user of mqtt.users (the embedded broker knows only mqtt.users: add it there with role: station)`,
+	},
+	{
+		name: "embedded station unknown and embedded url not tcp",
+		yaml: `
+show: x
+mqtt:
+  listen: 0.0.0.0:1883
+  embedded_station: sl-wnig
+  embedded_url: ws://10.0.0.2:1883
+  username: station
+  password: s3cret
+  users:
+    station: {password_hash: "$2a$12$P1UIQ7CQKGdRP..3rQbYDe/pQ1HA5/mxpA0HZdx6qx54RyTWJwn6.", role: station}
+stations: {sl-wing: {driver: gpio}, sr-wing: {driver: gpio}}
+channels:
+  fly: {station: sl-wing, standby_lamp: GPIO17}
+`,
+		want: `show.yaml:4: mqtt.embedded_station: no station named "sl-wnig" (did you mean sl-wing?)
+show.yaml:5: mqtt.embedded_url: unsupported scheme ws:// (use tcp://, mqtt://)`,
+	},
+	{
+		name: "label with a control character",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly: {standby_lamp: GPIO17, label: "Fly\trail"}
+`,
+		want: "show.yaml:4: channels.fly.label: contains a control character (U+0009) (write plain text on one line)",
+	},
+	{
+		name: "active-high button on a board pull-up",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly:
+    standby_lamp: GPIO17
+    ack_button: {pin: GPIO2, active_low: false}
+`,
+		want: "show.yaml:6: channels.fly.ack_button: GPIO2 has a 1.8 kΩ pull-up on the board, so an active-high button reads as pressed (use a pin from GPIO9–13, GPIO16–27, or set stations.a.allow_boot_pins: true)",
+	},
+	{
+		name: "unknown pull",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly:
+    standby_lamp: GPIO17
+    ack_button: {pin: GPIO22, pull: high}
+`,
+		want: `show.yaml:6: channels.fly.ack_button.pull: unknown pull "high" (up, down or none)`,
+	},
+	{
+		name: "merge key on a scalar",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly:
+    <<: GPIO17
+    standby_lamp: GPIO17
+`,
+		want: "show.yaml:5: channels.fly: a merge key (<<) takes a mapping, not \"GPIO17\" (write <<: *anchor where the anchor is a mapping)",
 	},
 }

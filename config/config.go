@@ -101,11 +101,17 @@ type TLS struct {
 	InsecureSkipVerify bool
 }
 
-// Roles a User of the embedded broker may have.
+// Roles a User of the embedded broker may have (the broker enforces them).
 const (
-	RoleStation = "station" // read and write everything under the topic prefix
-	RoleBooth   = "booth"   // read everything, write only the cmd topics
-	RoleViewer  = "viewer"  // read everything, write nothing
+	// RoleStation may publish commands and a station's own topics
+	// (<p>/station/#, <p>/channel/+/state, <p>/channel/+/event) and read
+	// everything: another cuelightd connecting to this broker.
+	RoleStation = "station"
+	// RoleBooth may publish commands (<p>/channel/+/cmd, <p>/all/cmd) and
+	// read everything: QLab, Companion, cuectl.
+	RoleBooth = "booth"
+	// RoleViewer may only read: dashboards, loggers, mosquitto_sub.
+	RoleViewer = "viewer"
 )
 
 // User is one account of the embedded broker.
@@ -114,45 +120,9 @@ type User struct {
 	// PasswordHash is a bcrypt hash ($2a$, $2b$ or $2y$). The broker
 	// compares with bcrypt; the plain password is never in the file.
 	PasswordHash string
-	// Role is RoleStation, RoleBooth or RoleViewer; empty when ACL is set.
+	// Role is RoleStation, RoleBooth or RoleViewer.
 	Role string
-	// ACL is the explicit access list, in file order; empty when Role is
-	// set. The first rule whose filter matches a topic decides; a topic
-	// no rule matches is denied.
-	ACL  []ACLRule
 	Line int // line of the user's key in the file
-}
-
-// Access values of an ACLRule.
-const (
-	AccessRead      = "read"
-	AccessWrite     = "write"
-	AccessReadWrite = "readwrite"
-	AccessDeny      = "deny"
-)
-
-// ACLRule grants or denies access to topics matching an MQTT topic filter.
-type ACLRule struct {
-	Filter string // MQTT topic filter, e.g. "cuelight/channel/+/cmd"
-	Access string // AccessRead, AccessWrite, AccessReadWrite or AccessDeny
-}
-
-// Rules returns the user's access list with the topic prefix applied: the
-// ACL as written, or the rules its Role stands for.
-func (u User) Rules(prefix string) []ACLRule {
-	switch u.Role {
-	case RoleStation:
-		return []ACLRule{{prefix + "/#", AccessReadWrite}}
-	case RoleBooth:
-		return []ACLRule{
-			{prefix + "/channel/+/cmd", AccessReadWrite},
-			{prefix + "/all/cmd", AccessReadWrite},
-			{prefix + "/#", AccessRead},
-		}
-	case RoleViewer:
-		return []ACLRule{{prefix + "/#", AccessRead}}
-	}
-	return slices.Clone(u.ACL)
 }
 
 // OSC is the osc: section (SPEC §3).

@@ -624,9 +624,6 @@ func withoutLines(c *Config) Config {
 	out.MQTT.Users = nil
 	for _, u := range c.MQTT.Users {
 		u.Line = 0
-		if len(u.ACL) == 0 {
-			u.ACL = nil
-		}
 		out.MQTT.Users = append(out.MQTT.Users, u)
 	}
 	if len(out.OSC.Feedback) == 0 {

@@ -66,14 +66,6 @@ type rawUser struct {
 	Line         int
 	PasswordHash val[string]
 	Role         val[string]
-	ACL          []rawACL
-	acl          val[bool]
-}
-
-type rawACL struct {
-	Filter string
-	Line   int
-	Access val[string]
 }
 
 type rawOSC struct {
@@ -634,18 +626,6 @@ func (d *decoder) decodeUser(e kv) rawUser {
 	m, _ := d.fields(e.path, e.line, e.val, userSection)
 	u.PasswordHash = d.text(m, "password_hash", "a bcrypt hash: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2")
 	u.Role = d.text(m, "role", "write station, booth or viewer")
-	if a, ok := m["acl"]; ok {
-		u.acl = val[bool]{V: true, Line: a.line, Set: true}
-		list, ok := d.entries(a.path, a.line, a.val, "write acl: {\"cuelight/#\": read}")
-		if !ok {
-			u.acl.Bad, u.acl.Set = true, false
-		}
-		for _, r := range list {
-			rule := rawACL{Filter: r.name, Line: r.line}
-			rule.Access = d.text(map[string]kv{"access": r}, "access", "write read, write, readwrite or deny")
-			u.ACL = append(u.ACL, rule)
-		}
-	}
 	return u
 }
 

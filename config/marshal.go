@@ -51,15 +51,7 @@ func (c *Config) YAML() ([]byte, error) {
 			for _, u := range m.Users {
 				un := mapNode()
 				add(un, "password_hash", str(u.PasswordHash))
-				if u.Role != "" {
-					add(un, "role", str(u.Role))
-				} else {
-					acl := mapNode()
-					for _, r := range u.ACL {
-						add(acl, r.Filter, str(r.Access))
-					}
-					add(un, "acl", acl)
-				}
+				add(un, "role", str(u.Role))
 				add(users, u.Name, un)
 			}
 			add(mq, "users", users)
@@ -163,37 +155,12 @@ func add(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, k, v)
 }
 
-// str is a string scalar, quoted whenever plain text would read as
-// something else.
+// str is a string scalar; the encoder quotes it whenever plain text would
+// read back as something else (a number, a boolean, null).
 func str(s string) *yaml.Node {
 	n := &yaml.Node{}
 	n.SetString(s)
-	n.Style = yaml.DoubleQuotedStyle
-	if safePlain(s) {
-		n.Style = 0
-	}
 	return n
-}
-
-// safePlain reports whether s can be written unquoted and reads back as
-// the same string.
-func safePlain(s string) bool {
-	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
-		return false
-	}
-	for _, r := range s {
-		ok := r == ' ' || r == '-' || r == '_' || r == '.' || r == '/' || r == ':' || r == '$' ||
-			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
-		if !ok {
-			return false
-		}
-	}
-	var probe any
-	if yaml.Unmarshal([]byte("v: "+s), &struct{ V *any }{&probe}) != nil {
-		return false
-	}
-	_, isStr := probe.(string)
-	return isStr && probe == s && s[0] != '-' && s[0] != ':' && s[len(s)-1] != ':'
 }
 
 func dur(d time.Duration) *yaml.Node {

@@ -28,8 +28,8 @@ func normalize(p string) string {
 // with the line of its first use.
 func keyPaths(n *yaml.Node, prefix string, out map[string]int) {
 	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode || prefix == "mqtt.users.*.acl" {
-		return // an ACL's keys are topic filters
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value

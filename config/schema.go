@@ -18,7 +18,7 @@ var (
 	pinSection = &section{keys: []string{"pin", "active_low", "pull"}}
 
 	tlsSection  = &section{keys: []string{"ca_file", "cert_file", "key_file", "insecure_skip_verify"}}
-	userSection = &section{keys: []string{"password_hash", "role", "acl"}}
+	userSection = &section{keys: []string{"password_hash", "role"}}
 	mqttSection = &section{
 		keys: []string{"broker", "listen", "topic_prefix", "clock_skew", "embedded_station", "embedded_url",
 			"username", "password", "tls", "users", "max_clients", "max_packet_size"},

@@ -73,6 +73,13 @@ func (d *decoder) checkName(line int, path, name, what string) bool {
 	return false
 }
 
+// checkText refuses control characters in text shown to people.
+func (d *decoder) checkText(line int, path, s string) {
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }); i >= 0 {
+		d.errf(line, path, "write plain text on one line", "contains a control character (%U)", []rune(s[i:])[0])
+	}
+}
+
 // validate checks the raw file and builds the Config.
 func (d *decoder) validate(f *rawFile) *Config {
 	c := &Config{File: d.file}
@@ -83,6 +90,7 @@ func (d *decoder) validate(f *rawFile) *Config {
 		if c.Show == "" {
 			d.errf(f.Show.Line, "show", "write the production's name", "is empty")
 		}
+		d.checkText(f.Show.Line, "show", c.Show)
 	}
 	d.validateStations(f, c)
 	d.validateMQTT(f, c)
@@ -257,6 +265,16 @@ func (d *decoder) validateEmbeddedPlacement(f *rawFile, c *Config) {
 	case len(names) == 1:
 		m.EmbeddedStation = names[0]
 	}
+	if r.Username.Set {
+		i := slices.IndexFunc(m.Users, func(u User) bool { return u.Name == r.Username.V })
+		switch {
+		case i < 0:
+			d.errf(r.Username.Line, "mqtt.username", "the embedded broker knows only mqtt.users: add it there with role: station",
+				"%q is not a user of mqtt.users", r.Username.V)
+		case m.Users[i].Role != RoleStation && m.Users[i].Role != "":
+			d.warnf(r.Username.Line, "mqtt.username", "give that user role: station", "the stations log in as %q, whose role is %s", r.Username.V, m.Users[i].Role)
+		}
+	}
 	if !several {
 		if r.EmbeddedURL.Set {
 			d.warnf(r.EmbeddedURL.Line, "mqtt.embedded_url", "it is for shows with several stations", "is not used with one station")
@@ -284,14 +302,6 @@ func (d *decoder) validateEmbeddedPlacement(f *rawFile, c *Config) {
 	if !r.Username.given() || !r.Password.given() {
 		d.errf(brokerLine(f), "mqtt.username", "set mqtt.username and mqtt.password to a user of mqtt.users with role station",
 			"the other stations log in to the embedded broker: credentials are required")
-	} else if r.Username.Set && len(m.Users) > 0 {
-		i := slices.IndexFunc(m.Users, func(u User) bool { return u.Name == r.Username.V })
-		switch {
-		case i < 0:
-			d.errf(r.Username.Line, "mqtt.username", "add it to mqtt.users with role: station", "%q is not a user of mqtt.users", r.Username.V)
-		case m.Users[i].Role != RoleStation && m.Users[i].Role != "":
-			d.warnf(r.Username.Line, "mqtt.username", "give that user role: station", "the stations log in as %q, whose role is %s", r.Username.V, m.Users[i].Role)
-		}
 	}
 }
 
@@ -458,12 +468,9 @@ func (d *decoder) validateUsers(r *rawMQTT, m *MQTT) {
 				}
 			}
 		}
-		hasACL := ru.acl.given()
 		switch {
-		case ru.Role.given() && hasACL:
-			d.errf(ru.acl.Line, path+".acl", "keep either role or acl", "role and acl together")
-		case !ru.Role.given() && !hasACL:
-			d.required(ru.Line, path+".role", "write role: station, booth or viewer, or give an acl")
+		case !ru.Role.given():
+			d.required(ru.Line, path+".role", "write role: station, booth or viewer")
 		case ru.Role.Set:
 			switch ru.Role.V {
 			case RoleStation, RoleBooth, RoleViewer:
@@ -474,25 +481,6 @@ func (d *decoder) validateUsers(r *rawMQTT, m *MQTT) {
 					hint = "did you mean " + s + "?"
 				}
 				d.errf(ru.Role.Line, path+".role", hint, "unknown role %q", ru.Role.V)
-			}
-		case ru.acl.Set:
-			if len(ru.ACL) == 0 {
-				d.errf(ru.acl.Line, path+".acl", "add rules, or use role: viewer", "is empty, so the user could do nothing")
-			}
-			for _, a := range ru.ACL {
-				apath := path + ".acl." + a.Filter
-				if msg := badFilter(a.Filter); msg != "" {
-					d.errf(a.Line, apath, "an MQTT topic filter, e.g. cuelight/channel/+/cmd or cuelight/#", "%s", msg)
-				}
-				if !a.Access.Set {
-					continue
-				}
-				switch a.Access.V {
-				case AccessRead, AccessWrite, AccessReadWrite, AccessDeny:
-					u.ACL = append(u.ACL, ACLRule{Filter: a.Filter, Access: a.Access.V})
-				default:
-					d.errf(a.Access.Line, apath, "read, write, readwrite or deny", "unknown access %q", a.Access.V)
-				}
 			}
 		}
 		m.Users = append(m.Users, u)
@@ -521,26 +509,6 @@ func checkBcrypt(h string) (msg, hint string) {
 		return "not a bcrypt hash: " + strings.TrimPrefix(err.Error(), "crypto/bcrypt: "), howTo
 	}
 	return "", ""
-}
-
-// badFilter says what is wrong with an MQTT topic filter, or "".
-func badFilter(f string) string {
-	if f == "" {
-		return "empty topic filter"
-	}
-	if len(f) > 1024 || strings.ContainsRune(f, 0) {
-		return "not a topic filter"
-	}
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
-			return "# must be a whole level and the last one"
-		}
-		if strings.Contains(l, "+") && l != "+" {
-			return "+ must be a whole level"
-		}
-	}
-	return ""
 }
 
 // listenAddr checks a host:port listen address; port 0 picks a free port.
@@ -724,6 +692,7 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 		ch := Channel{Name: r.Name, Label: r.Name, Line: r.Line}
 		if r.Label.Set {
 			ch.Label = r.Label.V
+			d.checkText(r.Label.Line, path+".label", ch.Label)
 		}
 		var st Station
 		var stOK bool
