@@ -324,8 +324,12 @@ func (b *Button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error 
 		}
 	}()
 	for {
-		var tick <-chan time.Time
-		if dl, ok := d.Deadline(); ok {
+		var (
+			tick <-chan time.Time
+			dl   time.Time
+			ok   bool
+		)
+		if dl, ok = d.Deadline(); ok {
 			if timer == nil {
 				timer = clk.NewTimer(dl.Sub(clk.Now()))
 			} else {
@@ -350,8 +354,15 @@ func (b *Button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error 
 				ev.At = clk.Now()
 			}
 			evs = append(evs[:0], ev)
-		case t := <-tick:
-			evs = d.Tick(evs[:0], t)
+		case <-tick:
+			// At the deadline, not when the timer fired (the clock may
+			// have jumped), but never later than now (a fake timer keeps
+			// a stale value across Reset).
+			at := clk.Now()
+			if dl.Before(at) {
+				at = dl
+			}
+			evs = d.Tick(evs[:0], at)
 		}
 		for _, ev := range evs {
 			select {
