@@ -48,12 +48,42 @@ type PinOptions struct {
 	ActiveLow bool
 }
 
+// Pull is the bias of a button input. The values are the configuration's
+// (button key pull:), so a config value converts with Pull(v).
+type Pull string
+
+// Pulls of a button.
+const (
+	// PullDefault is up for an active-low button (wired to ground), down
+	// for an active-high one.
+	PullDefault Pull = ""
+	// PullUp is the internal pull-up.
+	PullUp Pull = "up"
+	// PullDown is the internal pull-down.
+	PullDown Pull = "down"
+	// PullNone asks for no internal bias: the circuit has its own
+	// resistor. (On the Pi's character device periph.io cannot switch a
+	// bias off; it leaves the line's bias as it was: see drivers/gpio.)
+	PullNone Pull = "none"
+)
+
+// Valid reports whether p is one of the Pull constants.
+func (p Pull) Valid() bool {
+	switch p {
+	case PullDefault, PullUp, PullDown, PullNone:
+		return true
+	}
+	return false
+}
+
 // ButtonOptions describes one button opened through a Board.
 //
 // The zero value of each duration selects its default; a negative value
 // turns that stage off (no settling time, no lock-out, no stuck detection).
 type ButtonOptions struct {
 	PinOptions
+	// Pull is the input's bias (default: up when ActiveLow, else down).
+	Pull Pull
 	// Debounce is how long a raw level must stay unchanged before it
 	// counts (default DefaultDebounce, 20 ms).
 	Debounce time.Duration

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,16 +89,24 @@ func TestButtonSetUpOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		activeLow bool
+		pull      drivers.Pull
 		want      string
 		released  pgpio.Level
 	}{
 		{name: "active low pulls up", activeLow: true, want: "In(PullUp, BothEdges)", released: pgpio.High},
 		{name: "active high pulls down", want: "In(PullDown, BothEdges)", released: pgpio.Low},
+		{name: "active low with an external pull-up", activeLow: true, pull: drivers.PullNone,
+			want: "In(Float, BothEdges)", released: pgpio.High},
+		{name: "active high with the pull asked for", pull: drivers.PullDown,
+			want: "In(PullDown, BothEdges)", released: pgpio.Low},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRig(t, gpio.Options{})
-			rb := runButton(t, r, "GPIO22", ackButton(tc.activeLow))
+			r.pins["GPIO22"].Pin.L = tc.released // Float keeps the level the line has
+			o := ackButton(tc.activeLow)
+			o.Pull = tc.pull
+			rb := runButton(t, r, "GPIO22", o)
 			rb.waiting()
 			if got := rb.pin.Calls(); !slices.Equal(got, []string{tc.want, "Read"}) {
 				t.Errorf("calls = %q, want %s once, then Read", got, tc.want)
@@ -315,6 +324,19 @@ func TestButtonHaltStopsAtTheNextTimeout(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestButtonUnknownPull(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, gpio.Options{})
+	o := ackButton(true)
+	o.Pull = "sideways"
+	if _, err := r.b.Button("GPIO22", o); err == nil || !strings.Contains(err.Error(), `unknown pull "sideways"`) {
+		t.Errorf("Button with pull sideways: %v", err)
+	}
+	if got := r.pins["GPIO22"].Calls(); len(got) != 0 {
+		t.Errorf("the pin was touched: %q", got)
 	}
 }
 

@@ -27,7 +27,11 @@
 //
 // Buttons. A button is set up once with In(PullUp, BothEdges) when
 // active_low (a button to ground, the usual wiring) or In(PullDown,
-// BothEdges) otherwise. Run then loops: WaitForEdge with a finite timeout
+// BothEdges) otherwise, unless ButtonOptions.Pull says otherwise.
+// PullNone is periph's Float: on a Pi 0–4 with /dev/gpiomem it switches the
+// internal resistor off; on the character device (Pi 5) periph cannot
+// disable a bias and leaves the line's as it was (the Pi's reset default:
+// pull-up on GPIO0–8, pull-down on GPIO9–27). Run then loops: WaitForEdge with a finite timeout
 // (never -1 or 0: their meaning differs between periph backends), then
 // Read(), and feeds the level to a drivers.Debouncer. It also samples on
 // every timeout, at least every Options.PollInterval and at the
@@ -261,9 +265,21 @@ func (b *Board) Button(name string, o drivers.ButtonOptions) (drivers.Button, er
 	if err != nil {
 		return nil, err
 	}
-	pull := pgpio.PullDown
-	if o.ActiveLow {
+	var pull pgpio.Pull
+	switch o.Pull {
+	case drivers.PullDefault:
+		pull = pgpio.PullDown
+		if o.ActiveLow {
+			pull = pgpio.PullUp
+		}
+	case drivers.PullUp:
 		pull = pgpio.PullUp
+	case drivers.PullDown:
+		pull = pgpio.PullDown
+	case drivers.PullNone:
+		pull = pgpio.Float
+	default:
+		return nil, fmt.Errorf("gpio: %s: unknown pull %q (up, down or none)", describe(name, o.PinOptions), o.Pull)
 	}
 	if err := p.In(pull, pgpio.BothEdges); err != nil {
 		return nil, openErr(name, o.PinOptions, "button", err)

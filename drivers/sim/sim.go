@@ -236,6 +236,9 @@ func (b *Board) Signal(name string, o drivers.PinOptions) (drivers.Signal, error
 // Button implements drivers.Board: a simulated button, released. Its
 // debouncer runs on the board's clock (o.Clock is ignored).
 func (b *Board) Button(name string, o drivers.ButtonOptions) (drivers.Button, error) {
+	if !o.Pull.Valid() {
+		return nil, fmt.Errorf("sim: %s: unknown pull %q (up, down or none)", name, o.Pull)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, err := b.open(name, kindButton, o.PinOptions)

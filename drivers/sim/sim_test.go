@@ -308,6 +308,7 @@ func TestErrors(t *testing.T) {
 		{name: "press a lamp", err: b.Press("GPIO17"), is: []error{sim.ErrNotButton, drivers.ErrUnknownPin}},
 		{name: "hold a lamp", err: b.SetLevel("GPIO17", true), is: []error{sim.ErrNotButton}},
 		{name: "state of a pin not open", err: pinErr(b, "GPIO5"), is: []error{drivers.ErrUnknownPin}},
+		{name: "unknown pull", err: badPull(b, "GPIO6")},
 	}
 	for _, tc := range cases {
 		if tc.err == nil {
@@ -329,6 +330,11 @@ func TestErrors(t *testing.T) {
 
 func open(b *sim.Board, name string) error {
 	_, err := b.Lamp(name, drivers.PinOptions{})
+	return err
+}
+
+func badPull(b *sim.Board, name string) error {
+	_, err := b.Button(name, drivers.ButtonOptions{Pull: "sideways"})
 	return err
 }
 
