@@ -71,7 +71,7 @@ func smokeQuiet(t *testing.T, evs <-chan drivers.ButtonEvent, d time.Duration) {
 
 func TestSmoke(t *testing.T) {
 	outName, inName := smokePins(t)
-	for _, activeLow := range []bool{false, true} {
+	for _, activeLow := range []bool{true, false} { // active-high last: the wire ends low
 		name := "active high"
 		if activeLow {
 			name = "active low"
