@@ -40,7 +40,11 @@
 //
 // A pin the registry does not have (every pin, off a Pi) is an error
 // wrapping drivers.ErrUnknownPin; a line another process or a kernel
-// overlay holds is an error wrapping drivers.ErrBusy.
+// overlay holds is an error wrapping drivers.ErrBusy. (On a Pi 0–4 with
+// /dev/gpiomem, periph.io drives outputs through registers without
+// requesting the line, so another program on the same output pin goes
+// unnoticed there; buttons are always requested.) A pin opened twice
+// through one Board is ErrBusy too.
 package gpio
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	pgpio "periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 	"periph.io/x/conn/v3/physic"
 
 	"github.com/cuelight/cuelight/drivers"
@@ -332,5 +333,25 @@ func TestRegistryWithoutHardware(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "no GPIO hardware found") {
 		t.Errorf("New did not warn that there is no hardware; log:\n%s", log)
+	}
+}
+
+// BenchmarkLampSet is the driver's share of the OSC-to-lamp path: one
+// logical write through the board to a gpiotest pin.
+func BenchmarkLampSet(b *testing.B) {
+	pin := &gpiotest.Pin{N: "GPIO17", Num: 17}
+	board, err := gpio.New(gpio.Options{Pins: func(string) pgpio.PinIO { return pin }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := board.Lamp("GPIO17", drivers.PinOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := l.Set(float64(i & 1)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

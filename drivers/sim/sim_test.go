@@ -567,3 +567,25 @@ func TestConcurrency(t *testing.T) {
 	cancel()
 	events.Wait()
 }
+
+// BenchmarkLampSet is the simulated board's share of the OSC-to-lamp path:
+// one write, traced and sent to a subscriber.
+func BenchmarkLampSet(b *testing.B) {
+	board := sim.New(sim.Options{Clock: clockwork.NewFakeClockAt(t0)})
+	ch, cancel := board.Subscribe(1)
+	defer cancel()
+	l, err := board.Lamp("GPIO17", drivers.PinOptions{Channel: "fly", Role: drivers.RoleStandbyLamp})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := l.Set(float64(i & 1)); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}
