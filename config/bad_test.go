@@ -724,12 +724,12 @@ channels:
   fly: {standby_lamp: GPIO17
   sl: {standby_lamp: GPIO16}
 `,
-		want: "show.yaml:4: YAML syntax: did not find expected ',' or '}'",
+		want: "show.yaml:4: YAML syntax: did not find expected ',' or '}' (a { is not closed on this line; put the rest of the mapping inside it)",
 	},
 	{
 		name: "yaml syntax error with a tab",
 		yaml: "show: x\nstations:\n\ta: {driver: gpio}\n",
-		want: "show.yaml:3: YAML syntax: found character that cannot start any token",
+		want: "show.yaml:3: YAML syntax: found character that cannot start any token (indent with spaces: YAML does not allow tabs)",
 	},
 	{
 		name: "file is a list",
@@ -919,5 +919,27 @@ channels:
     standby_lamp: GPIO17
 `,
 		want: "show.yaml:5: channels.fly: a merge key (<<) takes a mapping, not \"GPIO17\" (write <<: *anchor where the anchor is a mapping)",
+	},
+	{
+		name: "unclosed quote",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly:
+    standby_lamp: GPIO17
+    label: "Fly rail
+`,
+		want: "show.yaml:6: YAML syntax: found unexpected end of stream (a quote opened here is never closed)",
+	},
+	{
+		name: "alias to an undefined anchor",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly: *wing
+`,
+		want: "show.yaml:4: YAML syntax: unknown anchor 'wing' referenced (define the anchor with &name before using it with *name)",
 	},
 }

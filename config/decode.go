@@ -167,7 +167,8 @@ func (d *decoder) readDocument(r io.Reader) *yaml.Node {
 	}
 	root, extra, err := parseYAML(data)
 	if err != nil {
-		d.errf(syntaxLine(data, err), "", "", "%s", yamlMessage(err))
+		line := syntaxLine(data, err)
+		d.errf(line, "", yamlHint(err, lineText(data, line)), "%s", yamlMessage(err))
 		return nil
 	}
 	if root == nil {
@@ -215,6 +216,39 @@ var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 func yamlMessage(err error) string {
 	msg := yamlLineRE.ReplaceAllString(err.Error(), "")
 	return "YAML syntax: " + msg
+}
+
+// yamlHint suggests a fix for the common YAML mistakes.
+func yamlHint(err error, text string) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(text, "\t") && (strings.Contains(msg, "tab") || strings.Contains(msg, "cannot start any token")):
+		return "indent with spaces: YAML does not allow tabs"
+	case strings.Contains(msg, "unexpected end of stream"):
+		return "a quote opened here is never closed"
+	case strings.Contains(msg, "mapping values are not allowed"):
+		return "check the indentation, and put a value containing \": \" in quotes"
+	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "did not find expected '-' indicator"):
+		return "check the indentation of this line against the one above"
+	case strings.Contains(msg, "expected ',' or '}'"):
+		return "a { is not closed on this line; put the rest of the mapping inside it"
+	case strings.Contains(msg, "expected ',' or ']'"):
+		return "a [ is not closed on this line; put the rest of the list inside it"
+	case strings.Contains(msg, "cannot start any token"):
+		return "put the value in quotes"
+	case strings.Contains(msg, "unknown anchor"):
+		return "define the anchor with &name before using it with *name"
+	}
+	return ""
+}
+
+// lineText returns line n (1-based) of data.
+func lineText(data []byte, n int) string {
+	lines := bytes.Split(data, []byte("\n"))
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return string(lines[n-1])
 }
 
 // syntaxLine finds the line of a YAML syntax error. yaml.v3 reports the
