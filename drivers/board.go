@@ -99,8 +99,9 @@ type ButtonOptions struct {
 	Clock clockwork.Clock
 }
 
-// WithDefaults returns o with every zero duration replaced by its default
-// and every negative duration replaced by zero (off).
+// WithDefaults returns o with every zero duration replaced by its
+// default. Negative durations (off) are kept, so applying it twice changes
+// nothing.
 func (o ButtonOptions) WithDefaults() ButtonOptions {
 	o.Debounce = orDefault(o.Debounce, DefaultDebounce)
 	o.Lockout = orDefault(o.Lockout, DefaultLockout)
@@ -109,11 +110,8 @@ func (o ButtonOptions) WithDefaults() ButtonOptions {
 }
 
 func orDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
+	if d == 0 {
 		return def
-	case d < 0:
-		return 0
 	}
 	return d
 }

@@ -53,7 +53,7 @@ type Debouncer struct {
 // first sample is the baseline.
 func NewDebouncer(pin string, o ButtonOptions) *Debouncer {
 	o = o.WithDefaults()
-	return &Debouncer{pin: pin, debounce: o.Debounce, lockout: o.Lockout, stuckAt: o.StuckAfter}
+	return &Debouncer{pin: pin, debounce: max(o.Debounce, 0), lockout: max(o.Lockout, 0), stuckAt: max(o.StuckAfter, 0)}
 }
 
 // Reset forgets everything and takes pressed, seen at at, as the debounced

@@ -99,6 +99,9 @@ var debounceCases = []struct {
 	{name: "release just before stuck_after is no fault", opts: drivers.ButtonOptions{StuckAfter: time.Second},
 		trace: "0:1 900:0", end: 5000,
 		want: []want{{drivers.Press, 0, 20}, {drivers.Release, 900, 920}}},
+	{name: "stuck detection off, options defaulted first", opts: drivers.ButtonOptions{StuckAfter: -1}.WithDefaults(),
+		trace: "0:1", end: 60_000,
+		want: []want{{drivers.Press, 0, 20}}},
 	{name: "stuck detection off", opts: drivers.ButtonOptions{StuckAfter: -1},
 		trace: "0:1", end: 60_000,
 		want: []want{{drivers.Press, 0, 20}}},
@@ -250,8 +253,11 @@ func TestDebouncerFirstSampleIsBaseline(t *testing.T) {
 func TestButtonOptionsWithDefaults(t *testing.T) {
 	t.Parallel()
 	got := drivers.ButtonOptions{Debounce: -1, StuckAfter: 3 * time.Second}.WithDefaults()
-	if got.Debounce != 0 || got.Lockout != drivers.DefaultLockout || got.StuckAfter != 3*time.Second {
+	if got.Debounce != -1 || got.Lockout != drivers.DefaultLockout || got.StuckAfter != 3*time.Second {
 		t.Errorf("WithDefaults = %+v", got)
+	}
+	if again := got.WithDefaults(); again != got {
+		t.Errorf("WithDefaults twice = %+v, want %+v (off must stay off)", again, got)
 	}
 	got = drivers.ButtonOptions{}.WithDefaults()
 	if got.Debounce != 20*time.Millisecond || got.StuckAfter != 10*time.Second {

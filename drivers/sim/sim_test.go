@@ -137,6 +137,28 @@ func TestPressIsOnePressAndOneRelease(t *testing.T) {
 	}
 }
 
+func TestStuckDetectionOff(t *testing.T) {
+	t.Parallel()
+	clk := clockwork.NewFakeClockAt(t0)
+	b := sim.New(sim.Options{Clock: clk})
+	o := ack("fly")
+	o.StuckAfter = -1
+	_, out := runButton(t, b, "GPIO22", o)
+	_ = b.SetLevel("GPIO22", true)
+	waiters(t, clk, 1)
+	clk.Advance(time.Second)
+	if ev := next(t, out); ev.Kind != drivers.Press {
+		t.Fatalf("got %+v, want press", ev)
+	}
+	clk.Advance(time.Hour)
+	_ = b.SetLevel("GPIO22", false)
+	clk.Advance(time.Second)
+	// A stuck fault, had one been due, would come before the release.
+	if ev := next(t, out); ev.Kind != drivers.Release {
+		t.Fatalf("after an hour's hold got %v, want release (stuck detection is off)", ev.Kind)
+	}
+}
+
 // A contact that opens again within the debounce time is a glitch, however
 // the clock moves afterwards.
 func TestGlitchIsNothing(t *testing.T) {
