@@ -196,21 +196,28 @@ var reservedNames = [...]string{"all", "cue", "state", "ping", "pong", "sync", "
 // CheckChannelName reports why name is not a valid channel name (SPEC §1:
 // lowercase a-z 0-9 - _, 1–32 characters, not a reserved word), or nil.
 func CheckChannelName(name string) error {
+	if why := nameProblem(name); why != "" {
+		return fmt.Errorf("cues: channel name %q: %s", name, why)
+	}
+	return nil
+}
+
+func nameProblem(name string) string {
 	if len(name) < 1 || len(name) > 32 {
-		return fmt.Errorf("cues: channel name %q: must be 1 to 32 characters", name)
+		return "must be 1 to 32 characters"
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("cues: channel name %q: only lowercase a-z, 0-9, - and _ are allowed", name)
+			return "only lowercase a-z, 0-9, - and _ are allowed"
 		}
 	}
 	for _, r := range reservedNames {
 		if name == r {
-			return fmt.Errorf("cues: channel name %q: reserved word", name)
+			return "reserved word"
 		}
 	}
-	return nil
+	return ""
 }
 
 // New returns an engine with every channel off, every output dark, and
@@ -240,8 +247,8 @@ func New(opts Options) (*Engine, error) {
 		e.shape[p], _ = e.pat.shape(Pattern(p))
 	}
 	for i, sp := range opts.Channels {
-		if err := CheckChannelName(sp.Name); err != nil {
-			return nil, fmt.Errorf("%w: channels[%d]: %v", ErrInvalidOptions, i, err)
+		if why := nameProblem(sp.Name); why != "" {
+			return nil, fmt.Errorf("%w: channels[%d]: channel name %q: %s", ErrInvalidOptions, i, sp.Name, why)
 		}
 		if _, dup := e.idx[sp.Name]; dup {
 			return nil, fmt.Errorf("%w: channels[%d]: channel %q is listed twice", ErrInvalidOptions, i, sp.Name)

@@ -975,3 +975,16 @@ func TestDefaultHolds(t *testing.T) {
 	check(5*time.Second-1, "a", StateOff, 1)
 	check(5*time.Second, "a", StateOff, 0)
 }
+
+func TestCheckChannelName(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{"fly": true, "spot-1_b": true, "a": true, "": false, "Fly": false, "cue": false, "sync": false, "fly.rail": false, strings.Repeat("x", 32): true, strings.Repeat("x", 33): false} {
+		err := CheckChannelName(name)
+		if (err == nil) != ok {
+			t.Errorf("CheckChannelName(%q) = %v, want ok %v", name, err, ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "cues: channel name ") {
+			t.Errorf("CheckChannelName(%q) error %q lacks its prefix", name, err)
+		}
+	}
+}
