@@ -942,4 +942,14 @@ channels:
 `,
 		want: "show.yaml:4: YAML syntax: unknown anchor 'wing' referenced (define the anchor with &name before using it with *name)",
 	},
+	{
+		name: "empty label",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly: {standby_lamp: GPIO17, label: ""}
+`,
+		want: "show.yaml:4: channels.fly.label: is empty (leave label out to show the channel name)",
+	},
 }

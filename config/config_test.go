@@ -184,7 +184,7 @@ func TestMinimalDefaults(t *testing.T) {
 		{"osc.heartbeat_timeout", cfg.OSC.HeartbeatTimeout, time.Duration(0)},
 		{"web.listen", cfg.Web.Listen, "127.0.0.1:8080"},
 		{"consoles.eos", cfg.Consoles.Eos, (*Eos)(nil)},
-		{"patterns", cfg.Patterns, DefaultPatterns},
+		{"patterns", cfg.Patterns, DefaultPatterns()},
 		{"stations.pi.debounce", cfg.Stations[0].Debounce, 20 * time.Millisecond},
 		{"stations.pi.allow_boot_pins", cfg.Stations[0].AllowBootPins, false},
 		{"channels.sl.station", cfg.Channels[0].Station, "pi"},
@@ -523,6 +523,23 @@ channels:
 	want := "show.yaml:5: channels.sl.standby_lamp: GPIO17 is already channels.fly.standby_lamp (line 5) (pick a free pin)"
 	if err == nil || err.Error() != want {
 		t.Errorf("merge clash: got %v, want %s", err, want)
+	}
+}
+
+func TestChannelNames(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		ok   bool
+	}{
+		{"fly", true}, {"spot-1", true}, {"trap_room", true}, {"1", true},
+		{strings.Repeat("a", 32), true}, {strings.Repeat("a", 33), false}, {"", false},
+		{"Fly", false}, {"sl,sr", false}, {"s*", false}, {"a/b", false}, {"all", false}, {"heartbeat", false},
+	}
+	for _, c := range cases {
+		if got := ValidChannelName(c.name); got != c.ok {
+			t.Errorf("ValidChannelName(%q) = %v, want %v", c.name, got, c.ok)
+		}
 	}
 }
 

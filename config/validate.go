@@ -33,14 +33,16 @@ const (
 	DefaultCallHold      = 5 * time.Second
 )
 
-// DefaultPatterns are the SPEC §2 lamp timings.
-var DefaultPatterns = Patterns{
-	Slow:        time.Second,
-	Fast:        250 * time.Millisecond,
-	WinkOn:      150 * time.Millisecond,
-	WinkEvery:   2 * time.Second,
-	Alternate:   500 * time.Millisecond,
-	DoubleEvery: time.Second,
+// DefaultPatterns returns the SPEC §2 lamp timings.
+func DefaultPatterns() Patterns {
+	return Patterns{
+		Slow:        time.Second,
+		Fast:        250 * time.Millisecond,
+		WinkOn:      150 * time.Millisecond,
+		WinkEvery:   2 * time.Second,
+		Alternate:   500 * time.Millisecond,
+		DoubleEvery: time.Second,
+	}
 }
 
 // DefaultAllow is the OSC allow list when osc.allow is not given.
@@ -48,17 +50,26 @@ func DefaultAllow() []netip.Prefix {
 	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }
 
-// ReservedNames can never be channel names (SPEC §1): they are words of
+// reservedNames can never be channel names (SPEC §1): they are words of
 // the OSC address space and MQTT topics.
-var ReservedNames = []string{"all", "cue", "state", "ping", "pong", "sync", "heartbeat", "error", "station", "channel"}
+var reservedNames = []string{"all", "cue", "state", "ping", "pong", "sync", "heartbeat", "error", "station", "channel"}
+
+// IsReserved reports whether name is one of the words that can never be a
+// channel name (SPEC §1): all, cue, state, ping, pong, sync, heartbeat,
+// error, station, channel.
+func IsReserved(name string) bool { return slices.Contains(reservedNames, name) }
+
+// ValidChannelName reports whether name is a valid channel name: 1 to 32
+// characters from a-z 0-9 - _, and not reserved.
+func ValidChannelName(name string) bool { return nameRE.MatchString(name) && !IsReserved(name) }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 
 // checkName checks a channel or station name; what is "channel" or "station".
 func (d *decoder) checkName(line int, path, name, what string) bool {
 	if nameRE.MatchString(name) {
-		if what == "channel" && slices.Contains(ReservedNames, name) {
-			d.errf(line, path, "reserved: "+strings.Join(ReservedNames, " "), "%q is a reserved word and cannot be a channel name", name)
+		if what == "channel" && IsReserved(name) {
+			d.errf(line, path, "reserved: "+strings.Join(reservedNames, " "), "%q is a reserved word and cannot be a channel name", name)
 			return false
 		}
 		return true
@@ -655,7 +666,7 @@ func parseTarget(s string) (ap netip.AddrPort, msg, hint string) {
 }
 
 func (d *decoder) validatePatterns(f *rawFile, c *Config) {
-	r, p, def := &f.Patterns, &c.Patterns, DefaultPatterns
+	r, p, def := &f.Patterns, &c.Patterns, DefaultPatterns()
 	lo, hi := 20*time.Millisecond, 10*time.Second
 	p.Slow = d.durationIn(r.Slow, "patterns.slow", def.Slow, lo, hi, false)
 	p.Fast = d.durationIn(r.Fast, "patterns.fast", def.Fast, lo, hi, false)
@@ -692,6 +703,9 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 		ch := Channel{Name: r.Name, Label: r.Name, Line: r.Line}
 		if r.Label.Set {
 			ch.Label = r.Label.V
+			if strings.TrimSpace(ch.Label) == "" {
+				d.errf(r.Label.Line, path+".label", "leave label out to show the channel name", "is empty")
+			}
 			d.checkText(r.Label.Line, path+".label", ch.Label)
 		}
 		var st Station
