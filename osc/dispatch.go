@@ -80,7 +80,15 @@ type table struct {
 	exact    map[string]*method
 	all      []*method   // registration order
 	byParts  [][]*method // by number of parts, registration order
+	byPart   map[partKey][]*method
 	fallback Handler
+}
+
+// partKey indexes methods by one literal part: the methods with n parts
+// whose part i is s.
+type partKey struct {
+	n, i int
+	s    string
 }
 
 // Handle registers h for the literal method address. The address must pass
@@ -148,9 +156,13 @@ func (d *Dispatcher) store(old *table, edit func([]*method) []*method) {
 		fallback = old.fallback
 	}
 	all = edit(all)
-	t := &table{exact: make(map[string]*method, len(all)), all: all, fallback: fallback}
+	t := &table{exact: make(map[string]*method, len(all)), all: all, byPart: map[partKey][]*method{}, fallback: fallback}
 	for _, m := range all {
 		t.exact[m.address] = m
+		for i, p := range m.parts {
+			k := partKey{len(m.parts), i, p}
+			t.byPart[k] = append(t.byPart[k], m)
+		}
 		for len(t.byParts) <= len(m.parts) {
 			t.byParts = append(t.byParts, nil)
 		}
@@ -174,9 +186,11 @@ func (d *Dispatcher) Methods() []string {
 
 // DispatchMessage delivers m to every method its address pattern matches
 // and returns how many there were; when none, it calls the fallback and
-// returns 0. A literal address costs one map lookup; a pattern is matched
-// against the methods with the same number of parts (all methods when it
-// uses "//"). Neither allocates for addresses of up to 16 parts.
+// returns 0. A literal address costs one map lookup. A pattern is matched
+// only against the methods that have its number of parts and share its
+// rarest literal part ("/cuelight/*/go": the methods ending in "go"); one
+// with "//" against all methods. Neither allocates for addresses of up to
+// 16 parts.
 func (d *Dispatcher) DispatchMessage(m *Message, from *Sender) int {
 	t := d.tab.Load()
 	if t == nil {
@@ -201,10 +215,25 @@ func (d *Dispatcher) DispatchMessage(m *Message, from *Sender) int {
 				candidates = t.byParts[len(parts)]
 			}
 		}
+		// Literal parts are compared first: most methods fail there, and the
+		// wildcard parts are matched only for the rest.
+		// Among the methods that share the pattern's literal parts, only
+		// those of the rarest one are candidates.
+		var literal uint64
+		for i, p := range parts {
+			if i < 64 && !hasSpecial(p) {
+				literal |= 1 << i
+				if !path {
+					if c := t.byPart[partKey{len(parts), i, p}]; len(c) < len(candidates) {
+						candidates = c
+					}
+				}
+			}
+		}
 		w := matchBudget
 		n := 0
 		for _, me := range candidates {
-			if path && matchPathParts(parts, me.parts, &w) || !path && partsMatch(parts, me.parts, &w) {
+			if path && matchPathParts(parts, me.parts, &w) || !path && partsMatch(parts, literal, me.parts, &w) {
 				if n == 0 {
 					d.delivered.Add(1)
 				}
@@ -224,9 +253,15 @@ func (d *Dispatcher) DispatchMessage(m *Message, from *Sender) int {
 }
 
 // partsMatch matches pattern parts against method parts of the same count.
-func partsMatch(pattern, method []string, w *int) bool {
+// Bit i of literal says that pattern part i has no wildcard.
+func partsMatch(pattern []string, literal uint64, method []string, w *int) bool {
 	for i, p := range pattern {
-		if !matchPart(p, method[i], w) {
+		if i < 64 && literal&(1<<i) != 0 && p != method[i] {
+			return false
+		}
+	}
+	for i, p := range pattern {
+		if (i >= 64 || literal&(1<<i) == 0) && !matchPart(p, method[i], w) {
 			return false
 		}
 	}

@@ -41,6 +41,8 @@ func TestDispatchMessage(t *testing.T) {
 		{"set", "/cuelight/s[lr]/go", []string{"/cuelight/sl/go", "/cuelight/sr/go"}},
 		{"star in the last part", "/cuelight/fly/*", []string{"/cuelight/fly/go", "/cuelight/fly/standby"}},
 		{"wildcards keep to their part", "/cuelight/*", []string{"/cuelight/ping"}},
+		{"literal parts narrow the candidates", "/*/fly/go", []string{"/cuelight/fly/go"}},
+		{"literal part nobody has", "/cuelight/trap/*", []string{"fallback"}},
 		{"no match goes to the fallback", "/cuelight/trap/go", []string{"fallback"}},
 		{"comma list is not a pattern", "/cuelight/sl,sr/go", []string{"fallback"}},
 		{"malformed pattern goes to the fallback", "/cuelight/[fly/go", []string{"fallback"}},

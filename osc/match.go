@@ -21,7 +21,7 @@ type MatchOptions struct {
 // would need more are reported as not matching. Ordinary patterns against
 // method addresses use a few dozen units; the budget only stops hostile input
 // (tens of thousands of tokens, or very long parts).
-const matchBudget = 1 << 18
+const matchBudget = 1 << 16
 
 // Match reports whether the OSC address pattern matches the address, by the
 // OSC 1.0 rules: pattern and address must have the same number of parts
@@ -144,6 +144,9 @@ func hasSpecial(s string) bool {
 func matchPart(p, s string, w *int) bool {
 	if !hasSpecial(p) {
 		return p == s
+	}
+	if p == "*" {
+		return true
 	}
 	n := len(s)
 	nw := n/64 + 1

@@ -266,7 +266,7 @@ func TestValidateAddress(t *testing.T) {
 // counts its steps, and the hostile patterns must stay far below quadratic.
 func TestMatchHostileIsBounded(t *testing.T) {
 	t.Parallel()
-	long := strings.Repeat("a", 4000)
+	long := strings.Repeat("a", 1000)
 	for _, c := range []struct {
 		name             string
 		pattern, address string
@@ -274,9 +274,9 @@ func TestMatchHostileIsBounded(t *testing.T) {
 		maxWork          int
 	}{
 		// Backtracking matchers take exponential time on these.
-		{"many stars, no final b", "/*a*a*a*a*a*a*b", "/" + long, false, 8 * 4000},
-		{"many stars, final b", "/*a*a*a*a*a*a*b", "/" + long + "b", true, 8 * 4001},
-		{"star soup", "/" + strings.Repeat("*a", 50) + "*b", "/" + long, false, 110 * 4000},
+		{"many stars, no final b", "/*a*a*a*a*a*a*b", "/" + long, false, 8 * 1000},
+		{"many stars, final b", "/*a*a*a*a*a*a*b", "/" + long + "b", true, 8 * 1001},
+		{"star soup", "/" + strings.Repeat("*a", 30) + "*b", "/" + long, false, 40 * 1000},
 		{"many alternations", "/" + strings.Repeat("{a,aa,aaa}", 30) + "b", "/" + long[:60], false, 31 * 60 * 10},
 		{"long class list", "/" + strings.Repeat("[a-z]", 200), "/" + long[:200], true, 400 * 10},
 	} {
