@@ -1,14 +1,109 @@
-// Command cuelightd is the cuelight station daemon: it drives cue lamps and
-// reads buttons on a wing station, takes standby and GO over OSC and reports
-// over MQTT. See README.md and docs/.
+// Command cuelightd is the cuelight station daemon. It drives the cue lamps
+// and reads the buttons of one wing station, takes standby and GO over OSC
+// from the booth, and reports state and acknowledgements over MQTT.
+//
+//	cuelightd                         run the built-in demo show (no hardware)
+//	cuelightd --config show.yaml      run this host's station of a show
+//	cuelightd check-config show.yaml  validate a show file
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cuelight/cuelight/internal/broker"
 )
 
+// version is stamped at release build time (-ldflags "-X main.version=...").
+var version = "dev"
+
 func main() {
-	fmt.Fprintln(os.Stderr, "cuelightd: not yet: the station daemon arrives with issue 4 (see README.md)")
-	os.Exit(1)
+	if broker.IsChild() { // the embedded broker runs in a child process of ours
+		os.Exit(broker.ChildMain())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // after the first signal, a second one kills
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `cuelightd: the cuelight station daemon
+
+Usage:
+  cuelightd [flags]                   run this host's station of the show
+  cuelightd check-config FILE         check a show file; exit 0 if valid, 1 if not
+  cuelightd --version
+
+With no show file (none given and none at %[1]s) cuelightd runs a
+built-in demo show on a simulated board and prints how to try it.
+
+Flags:
+`
+
+const usageTail = `
+Signals: SIGTERM or Ctrl-C stops cleanly (lamps off, "offline" published);
+SIGHUP reloads the show file (an invalid file is refused and the running
+show is left untouched).
+
+Docs: docs/configuration.md, docs/operations.md, docs/wiring.md.
+`
+
+// defaultConfig is where a package installs the show file.
+const defaultConfig = "/etc/cuelight/cuelight.yaml"
+
+// run is the whole program; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check-config" {
+		return checkConfig(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("cuelightd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "show file (default "+defaultConfig+" if it exists, else the demo show)")
+	stationName := fs.String("station", "", "this host's station in the show file (default: the host name, or the only station)")
+	demo := fs.Bool("demo", false, "run the built-in demo show even if a show file exists")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, usage, defaultConfig)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, usageTail)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cuelightd: unexpected argument %q (see cuelightd --help)\n", fs.Arg(0))
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "cuelightd", version)
+		return 0
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "cuelightd: --log-level %q: use debug, info, warn or error\n", *logLevel)
+		return 2
+	}
+	log := newLogger(stderr, lvl)
+	d := daemon{
+		configPath: *configPath, station: *stationName, demo: *demo,
+		stdout: stdout, stderr: stderr, log: log,
+	}
+	if err := d.run(ctx); err != nil {
+		fmt.Fprintln(stderr, "cuelightd:", err)
+		return 1
+	}
+	return 0
 }
