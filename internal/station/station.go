@@ -231,8 +231,8 @@ func (s *Station) build() error {
 	}
 	p := s.cfg.Patterns
 	eng, err := cues.New(cues.Options{
-		Channels: specs,
-		Patterns: cues.Patterns{Slow: p.Slow, Fast: p.Fast, WinkOn: p.WinkOn, WinkEvery: p.WinkEvery, Alternate: p.Alternate, DoubleEvery: p.DoubleEvery},
+		Channels:         specs,
+		Patterns:         cues.Patterns{Slow: p.Slow, Fast: p.Fast, WinkOn: p.WinkOn, WinkEvery: p.WinkEvery, Alternate: p.Alternate, DoubleEvery: p.DoubleEvery},
 		HeartbeatTimeout: s.cfg.OSC.HeartbeatTimeout,
 		Start:            s.started,
 	})
