@@ -54,33 +54,6 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		})
 	}
 
-	// Web listener (sim board API, health).
-	webListen := s.cfg.Web.Listen
-	if s.opts.WebListen != "" {
-		webListen = s.opts.WebListen
-	}
-	var webLn net.Listener
-	if web != nil && webListen != "" {
-		webLn, err = net.Listen("tcp", webListen)
-		if err != nil {
-			return fmt.Errorf("web: cannot listen on %s: %w", webListen, err)
-		}
-		hs := &http.Server{Handler: web, ReadHeaderTimeout: 5 * time.Second}
-		g.Go(func() error {
-			if err := hs.Serve(webLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			return hs.Shutdown(c)
-		})
-		s.webAddr = webLn.Addr().String()
-	}
-
 	// MQTT: the embedded broker in its own process, then the client link.
 	plan := s.cfg.BrokerFor(s.name)
 	brokerURL := plan.URL
@@ -90,6 +63,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	var sup *broker.Supervisor
 	if plan.RunEmbedded {
 		sup = &broker.Supervisor{Logger: s.log.With("part", "broker")}
+		s.sup = sup
 		listen := s.cfg.MQTT.Listen
 		if s.opts.BrokerListen != "" {
 			listen = s.opts.BrokerListen
@@ -126,6 +100,34 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		if err := link.Start(gctx); err != nil {
 			return fmt.Errorf("MQTT: %w", err)
 		}
+	}
+
+	// Web listener (sim board API, health). Started after every part
+	// above exists, so that its handlers can read them.
+	webListen := s.cfg.Web.Listen
+	if s.opts.WebListen != "" {
+		webListen = s.opts.WebListen
+	}
+	var webLn net.Listener
+	if web != nil && webListen != "" {
+		webLn, err = net.Listen("tcp", webListen)
+		if err != nil {
+			return fmt.Errorf("web: cannot listen on %s: %w", webListen, err)
+		}
+		hs := &http.Server{Handler: web, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := hs.Serve(webLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			return hs.Shutdown(c)
+		})
+		s.webAddr = webLn.Addr().String()
 	}
 
 	// The cue loop runs on its own context so that it outlives the other

@@ -19,6 +19,7 @@ import (
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/drivers"
+	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
@@ -86,6 +87,7 @@ type Station struct {
 	oscSrv *osc.Server
 	oscIn  chan request
 	link   *mqttlink.Link
+	sup    *broker.Supervisor
 	calls  chan func()
 
 	watchdogEvery time.Duration
@@ -251,6 +253,30 @@ func (s *Station) build() error {
 
 // Epoch is this process's epoch id (SPEC §4).
 func (s *Station) Epoch() string { return s.epoch }
+
+// Stats are the station's counters, for GET /api/v1/stats.
+type Stats struct {
+	OSC            osc.Stats `json:"osc"`
+	OSCDropped     int64     `json:"osc_dropped"` // routed commands dropped: the cue loop was far behind
+	MQTTConnected  bool      `json:"mqtt_connected"`
+	BrokerRestarts int       `json:"broker_restarts"` // embedded broker child restarts
+}
+
+// Stats returns the station's counters. Safe from any goroutine once Run
+// has reported ready.
+func (s *Station) Stats() Stats {
+	st := Stats{OSCDropped: s.dropped.Load()}
+	if s.oscSrv != nil {
+		st.OSC = s.oscSrv.Stats()
+	}
+	if s.link != nil {
+		st.MQTTConnected = s.link.Connected()
+	}
+	if s.sup != nil {
+		st.BrokerRestarts = s.sup.Restarts()
+	}
+	return st
+}
 
 // Ready reports whether the station has finished starting (GET /healthz).
 func (s *Station) Ready() bool { return s.ready.Load() }

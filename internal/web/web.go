@@ -12,6 +12,7 @@ import (
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/drivers/sim"
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/station"
 )
 
 // Station is what the API reads from the running station. Both methods
@@ -19,6 +20,7 @@ import (
 type Station interface {
 	States() []mqttlink.State // configuration order
 	Ready() bool
+	Stats() station.Stats
 }
 
 // Handler returns the API. board is nil when the station drives real
@@ -38,6 +40,9 @@ func Handler(st Station, board *sim.Board) http.Handler {
 			states = []mqttlink.State{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"channels": states})
+	})
+	mux.HandleFunc("GET /api/v1/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, st.Stats())
 	})
 	mux.HandleFunc("GET /api/v1/pins", func(w http.ResponseWriter, r *http.Request) {
 		if board == nil {
