@@ -605,6 +605,14 @@ func (bt *button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error
 				timer.Reset(b.clk.Until(dl))
 			}
 			tick = timer.Chan()
+			if !b.clk.Now().Before(dl) {
+				// The clock passed dl while the timer was being armed
+				// (a fake clock moved by another goroutine): the timer
+				// would fire late or never, so tick now.
+				take()
+				evs = d.Tick(evs, dl)
+				continue
+			}
 		} else if timer != nil {
 			timer.Stop()
 		}

@@ -31,25 +31,23 @@ type output struct {
 // cueLoop is the only goroutine that touches the engine and the outputs.
 // Order of work for every input: engine → outputs written → feedback and
 // reports. MQTT publishing is a non-blocking hand-off (mqttlink queues).
+// Between inputs it sleeps until the engine's next change (a flash edge, a
+// go_hold end, the heartbeat deadline): an idle station does not poll.
 func (s *Station) cueLoop(ctx context.Context) error {
 	timer := s.clock.NewTimer(time.Hour)
 	timer.Stop()
-	armed := false
-	rearm := func(now time.Time) {
+	rearm := func() {
+		timer.Stop()
+		now := s.clock.Now()
 		next := s.engine.NextChange(now)
-		if armed {
-			timer.Stop()
-			armed = false
-		}
 		if next.IsZero() {
 			return
 		}
-		d := next.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		timer.Reset(d)
-		armed = true
+		timer.Reset(max(next.Sub(now), 0))
+	}
+	fire := func() {
+		now := s.clock.Now()
+		s.apply(now, s.engine.Advance(now), nil)
 	}
 	var watchdog <-chan time.Time
 	if s.watchdogEvery > 0 {
@@ -59,38 +57,52 @@ func (s *Station) cueLoop(ctx context.Context) error {
 	}
 	s.selfCheck(s.clock.Now()) // outputs are dark: confirm, and let READY through
 	close(s.loopReady)
-	rearm(s.clock.Now())
+	rearm()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case req := <-s.oscIn:
-			now := s.clock.Now()
-			s.handleOSC(now, req)
-			rearm(now)
+			s.handleOSC(s.clock.Now(), req)
 		case ev := <-s.buttons:
-			now := s.clock.Now()
-			s.handleButton(now, ev)
-			rearm(now)
+			// A button counts from its edge (ack_ms is measured to the
+			// press, not to the end of debouncing), but never from before
+			// the last change the engine made.
+			s.handleButton(later(ev.At, s.floor), ev)
+			s.buttonsHandled.Add(1)
 		case in := <-s.mqttIn():
-			now := s.clock.Now()
-			s.handleMQTT(now, in)
-			rearm(now)
+			s.handleMQTT(s.clock.Now(), in)
 		case <-timer.Chan():
-			armed = false
-			now := s.clock.Now()
-			s.apply(now, s.engine.Advance(now), nil)
-			rearm(now)
+			fire()
 		case <-watchdog:
-			now := s.clock.Now()
-			if s.selfCheck(now) {
+			if s.selfCheck(s.clock.Now()) {
 				s.notify("WATCHDOG=1")
 			}
+			continue
 		case fn := <-s.calls:
+			// A timer already due is handled before the call, and the
+			// timer is re-armed before it, so that a caller that moved
+			// the clock sees its effect and may move it again at once.
+			select {
+			case <-timer.Chan():
+				fire()
+			default:
+			}
+			rearm()
 			fn()
+			continue
 		}
+		rearm()
 	}
 }
+
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
 
 // mqttIn returns the MQTT command channel, or nil (never ready) without MQTT.
 func (s *Station) mqttIn() <-chan mqttlink.Inbound {
@@ -170,7 +182,10 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 // apply writes outputs for a result, then sends feedback and reports.
 // Feedback goes out only after the lamp outputs were written (SPEC §3).
 func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
-	s.writeOutputs(now)
+	if len(res.Changed) > 0 || len(res.Events) > 0 {
+		s.floor = later(s.floor, now)
+	}
+	s.writeOutputs(later(s.clock.Now(), now))
 	for _, st := range res.Changed {
 		msg := stateMessage(st)
 		for _, t := range s.feedback {

@@ -96,6 +96,9 @@ type Station struct {
 	snapshot atomic.Pointer[[]mqttlink.State]
 	linkInfo atomic.Value // string: ok/lost/none
 
+	floor          time.Time    // the cue loop's: time of the engine's latest change or event
+	buttonsHandled atomic.Int64 // button events the cue loop has applied (tests wait on it)
+	eventsOut      atomic.Int64 // events handed to MQTT (tests wait on it)
 	scratchMsg     osc.Message // the OSC loop's, for routing a method's literal address
 	scratchOutputs []cues.Output
 	scratchStates  []cues.ChannelState
@@ -281,6 +284,14 @@ func (s *Station) Stats() Stats {
 // Ready reports whether the station has finished starting (GET /healthz).
 func (s *Station) Ready() bool { return s.ready.Load() }
 
+// OSCAddr is the OSC server's address once Run has reported ready.
+func (s *Station) OSCAddr() netip.AddrPort {
+	if s.oscSrv == nil {
+		return netip.AddrPort{}
+	}
+	return s.oscSrv.Addr()
+}
+
 // WebAddr is the web listener's address once Run has started it.
 func (s *Station) WebAddr() string { return s.webAddr }
 
@@ -332,6 +343,7 @@ func (s *Station) publishEvent(ev cues.Event) {
 	if s.link == nil {
 		return
 	}
+	s.eventsOut.Add(1)
 	s.link.PublishEvent(mqttlink.Event{
 		Event: ev.Kind, Channel: ev.Channel, Station: s.name, Label: ev.Label,
 		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: s.epoch,
