@@ -103,7 +103,6 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-
 // mqttIn returns the MQTT command channel, or nil (never ready) without MQTT.
 func (s *Station) mqttIn() <-chan mqttlink.Inbound {
 	if s.link == nil {

@@ -99,7 +99,7 @@ type Station struct {
 	floor          time.Time    // the cue loop's: time of the engine's latest change or event
 	buttonsHandled atomic.Int64 // button events the cue loop has applied (tests wait on it)
 	eventsOut      atomic.Int64 // events handed to MQTT (tests wait on it)
-	scratchMsg     osc.Message // the OSC loop's, for routing a method's literal address
+	scratchMsg     osc.Message  // the OSC loop's, for routing a method's literal address
 	scratchOutputs []cues.Output
 	scratchStates  []cues.ChannelState
 
