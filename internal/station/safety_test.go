@@ -1,0 +1,213 @@
+package station
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/drivers/drivertest"
+	"github.com/cuelight/cuelight/osc"
+)
+
+// SPEC §6 rules at the level of the whole station, with the strict fake
+// board: a lamp write nobody declared fails the test. (Rules that need
+// processes and peers — restart, SIGTERM, allow-list, malformed floods —
+// are in cmd/cuelightd's end-to-end tests; the golden scripts cover link
+// loss, stuck buttons and hold.)
+
+const safetyShow = `
+show: safety
+mqtt: {broker: embedded}
+osc: {listen: 127.0.0.1:0}
+stations:
+  wing: {driver: sim}
+channels:
+  fly:
+    standby_lamp: GPIO17
+    go_lamp: GPIO27
+    ack_button: GPIO22
+    go_requires_ack: true
+  sl:
+    standby_lamp: GPIO16
+    ack_button: GPIO20
+`
+
+type strictRig struct {
+	clk    *clockwork.FakeClock
+	board  *drivertest.StrictBoard
+	st     *Station
+	client *osc.Client
+
+	mu      sync.Mutex
+	notices []string
+}
+
+func newStrictRig(t *testing.T, watchdog time.Duration) *strictRig {
+	t.Helper()
+	cfg, err := config.Parse(strings.NewReader(safetyShow), "safety.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &strictRig{clk: clockwork.NewFakeClockAt(t0)}
+	r.board = drivertest.NewStrictBoard(t, r.clk)
+	st, err := New(Options{
+		Config: cfg, Station: "wing", Board: r.board, Clock: r.clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Epoch: "safety",
+		OSCListen: "127.0.0.1:0", MQTTBroker: "none", WatchdogEvery: watchdog,
+		Notify: func(s string) {
+			r.mu.Lock()
+			r.notices = append(r.notices, s)
+			r.mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.st = st
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, "station ready", st.Ready)
+	if r.client, err = osc.DialUDP(st.OSCAddr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.client.Close() })
+	return r
+}
+
+// send sends one OSC message and waits for the first reply to it.
+func (r *strictRig) send(t *testing.T, m *osc.Message) *osc.Message {
+	t.Helper()
+	if err := r.client.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := r.client.Receive(ctx)
+	if err != nil {
+		t.Fatalf("no reply to %v: %v", m, err)
+	}
+	return p.(*osc.Message)
+}
+
+func (r *strictRig) tick(t *testing.T, d time.Duration) {
+	t.Helper()
+	h := &harness{t: t, clk: r.clk, st: r.st}
+	h.advanceTo(r.clk.Now().Add(d))
+}
+
+func TestDarkAtStart(t *testing.T) {
+	t.Parallel()
+	r := newStrictRig(t, 0)
+	// Nothing declared: any lamp write while the station starts and idles
+	// fails the test (SPEC §6.1).
+	r.tick(t, 10*time.Second)
+	for _, p := range r.board.Pins() {
+		if p.Kind == drivertest.KindButton {
+			continue
+		}
+		if l := r.board.FakeLamp(p.Pin); l != nil && l.Level() != 0 {
+			t.Errorf("%s lit at start", p.Pin)
+		}
+	}
+	// The first accepted command lights exactly what it should.
+	r.board.Expect("GPIO16", 1)
+	if got := r.send(t, osc.NewMessage("/cuelight/sl/standby", osc.String("1"))); got.Address != "/cuelight/state/sl/standby" {
+		t.Errorf("reply %v", got)
+	}
+	r.tick(t, 3*time.Second) // steady: no further write
+}
+
+func TestRefusedGoWritesNothing(t *testing.T) {
+	t.Parallel()
+	r := newStrictRig(t, 0)
+	r.board.Expect("GPIO17", 1) // fly's standby, steady (no ack required)
+	r.send(t, osc.NewMessage("/cuelight/fly/standby", osc.String("5")))
+	// fly has go_requires_ack: the GO is refused, no lamp may move.
+	r.send(t, osc.NewMessage("/cuelight/fly/go", osc.String("5"))) // state echo
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := r.client.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := p.(*osc.Message); m.Address != "/cuelight/error" {
+		t.Errorf("want /cuelight/error after a refused GO, got %v", m)
+	}
+	r.tick(t, 5*time.Second)
+	if st, _ := r.st.engine.Snapshot("fly"); st.State != cues.StateStandby {
+		t.Errorf("fly is %v after a refused GO", st.State)
+	}
+}
+
+func TestNewStationStartsOffWithNothingPending(t *testing.T) {
+	t.Parallel()
+	// A restarted process (a new Station) never resumes a standby: every
+	// channel off, seq 0, and no GO can come from "restoring" anything.
+	r := newStrictRig(t, 0)
+	for _, s := range r.st.States() {
+		if s.State != "off" || s.Seq != 0 || s.Label != "" {
+			t.Errorf("fresh station: %+v", s)
+		}
+	}
+	r.tick(t, time.Minute)
+	if got := r.st.eventsOut.Load(); got != 0 {
+		t.Errorf("%d events from an idle fresh station", got)
+	}
+}
+
+func TestWatchdogFedOnlyByTheCueLoop(t *testing.T) {
+	t.Parallel()
+	r := newStrictRig(t, time.Second)
+	count := func() int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		n := 0
+		for _, s := range r.notices {
+			if s == "WATCHDOG=1" {
+				n++
+			}
+		}
+		return n
+	}
+	r.mu.Lock()
+	if len(r.notices) == 0 || r.notices[0] != "READY=1" {
+		t.Errorf("first notice %v, want READY=1", r.notices)
+	}
+	r.mu.Unlock()
+	r.clk.Advance(time.Second)
+	waitFor(t, "a watchdog ping from the cue loop", func() bool { return count() >= 1 })
+
+	// Stall the cue loop: no ping may be sent while it is stuck, however
+	// much time passes (a bare timer would go on feeding systemd).
+	stall := make(chan struct{})
+	stalled := make(chan struct{})
+	go func() { r.st.calls <- func() { close(stalled); <-stall } }()
+	<-stalled
+	before := count()
+	for i := 0; i < 5; i++ {
+		r.clk.Advance(time.Second)
+	}
+	// Give a wrongly placed feeder every chance to show itself.
+	r.send(t, osc.NewMessage("/cuelight/ping"))
+	if got := count(); got != before {
+		t.Errorf("watchdog fed %d times while the cue loop was stalled", got-before)
+	}
+	close(stall)
+	r.clk.Advance(time.Second)
+	waitFor(t, "pings again once the loop runs", func() bool { return count() > before })
+}
