@@ -102,6 +102,10 @@ func noSim(w http.ResponseWriter) {
 }
 
 func pinError(w http.ResponseWriter, err error) {
+	if errors.Is(err, sim.ErrNotButton) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if errors.Is(err, drivers.ErrUnknownPin) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
