@@ -123,7 +123,7 @@ func (r *router) route(m *osc.Message) route {
 			return r.commands(cues.Command{Verb: cues.VerbGoCue, Label: parts[2], HasLabel: true})
 		}
 	}
-	return route{kind: routeError, reason: "unknown address: see the OSC commands in docs/osc-commands.md"}
+	return route{kind: routeError, reason: "unknown address: cuelight takes /cuelight/<channel>/<command>, /cuelight/cue/<label>/go, /cuelight/all/hold or release, ping, sync, heartbeat (docs/station.md)"}
 }
 
 // routeEos handles /eos/out/event/cue/<list>/<cue>/fire when consoles.eos
