@@ -101,6 +101,9 @@ func refPart(p, s string) bool {
 	}
 	switch p[0] {
 	case '*':
+		if strings.HasPrefix(p, "**") { // "**" is "*"; without this the reference is exponential
+			return refPart(p[1:], s)
+		}
 		return refPart(p[1:], s) || (s != "" && refPart(p, s[1:]))
 	case '?':
 		return s != "" && refPart(p[1:], s[1:])
