@@ -85,7 +85,7 @@ func ChildMain() int {
 	if err := opts.Check(); err != nil {
 		return fail(err)
 	}
-	srv, addr, err := serve(opts, log)
+	srv, addr, err := serve(opts, log, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -133,8 +133,8 @@ func (s *server) Close() error {
 }
 
 // serve starts mochi configured by opts (defaults applied) and returns it
-// with the listener's actual address.
-func serve(opts Options, log *slog.Logger) (*server, string, error) {
+// with the listener's actual address. Tests add hooks with extra.
+func serve(opts Options, log *slog.Logger, extra []mqtt.Hook) (*server, string, error) {
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumMessageExpiryInterval = 0    // retained state must not vanish after a day (mochi #444)
 	caps.MaximumSessionExpiryInterval = 3600 // bound what an offline persistent session may hold
@@ -153,7 +153,16 @@ func serve(opts Options, log *slog.Logger) (*server, string, error) {
 	if err := m.AddHook(&cmdGuard{p: p, log: log}, nil); err != nil {
 		return nil, "", fmt.Errorf("broker: %w", err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen})
+	for _, h := range extra {
+		if err := m.AddHook(h, nil); err != nil {
+			return nil, "", fmt.Errorf("broker: %w", err)
+		}
+	}
+	guard := newSessionGuard(m, log)
+	if err := m.AddHook(guard, nil); err != nil {
+		return nil, "", fmt.Errorf("broker: %w", err)
+	}
+	tcp := &guardedTCP{TCP: listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen}), guard: guard}
 	if err := m.AddListener(tcp); err != nil { // binds now
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, "", addrInUse(opts.Listen)

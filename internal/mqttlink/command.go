@@ -228,6 +228,7 @@ type validator struct {
 	clock clockwork.Clock
 	skew  time.Duration
 
+	max   int // bound on remembered ids (maxSeenIDs)
 	mu    sync.Mutex
 	seen  map[string]time.Time // id → when it was accepted
 	order []seenID             // the same ids, oldest first
@@ -243,7 +244,7 @@ func newValidator(clock clockwork.Clock, skew time.Duration) *validator {
 	if skew < 0 {
 		skew = -skew
 	}
-	return &validator{clock: clock, skew: skew, seen: make(map[string]time.Time)}
+	return &validator{clock: clock, skew: skew, max: maxSeenIDs, seen: make(map[string]time.Time)}
 }
 
 // check validates one message that arrived on a command topic of channel
@@ -296,10 +297,10 @@ func (v *validator) expire(now time.Time) {
 	}
 }
 
-// remember records an accepted id, forgetting the oldest beyond maxSeenIDs.
+// remember records an accepted id, forgetting the oldest beyond v.max.
 // v.mu is held.
 func (v *validator) remember(id string, now time.Time) {
-	for len(v.order)-v.head >= maxSeenIDs {
+	for len(v.order)-v.head >= v.max {
 		delete(v.seen, v.order[v.head].id)
 		v.order[v.head] = seenID{}
 		v.head++

@@ -234,16 +234,18 @@ func TestValidatorMemoryIsBounded(t *testing.T) {
 	t.Parallel()
 	clk := clockwork.NewFakeClockAt(t0)
 	v := newValidator(clk, 0)
-	for i := range maxSeenIDs + 100 {
+	const max = 256 // production: maxSeenIDs
+	v.max = max
+	for i := range max + 100 {
 		if in := v.check("fly", "t", []byte(cmdAt(fmt.Sprint("id-", i), "go", t0, "")), false); in.Rejected {
 			t.Fatalf("command %d rejected: %s", i, in.Reason)
 		}
 	}
-	if n := v.remembered(); n != maxSeenIDs {
-		t.Fatalf("remembers %d ids, want at most %d", n, maxSeenIDs)
+	if n := v.remembered(); n != max {
+		t.Fatalf("remembers %d ids, want at most %d", n, max)
 	}
 	// The newest are still remembered, the oldest were forgotten.
-	if in := v.check("fly", "t", []byte(cmdAt(fmt.Sprint("id-", maxSeenIDs+99), "go", t0, "")), false); !errors.Is(in.Err, ErrDuplicate) {
+	if in := v.check("fly", "t", []byte(cmdAt(fmt.Sprint("id-", max+99), "go", t0, "")), false); !errors.Is(in.Err, ErrDuplicate) {
 		t.Errorf("newest id not remembered: %+v", in)
 	}
 	if in := v.check("fly", "t", []byte(cmdAt("id-0", "go", t0, "")), false); in.Rejected {

@@ -146,6 +146,9 @@ type Link struct {
 	// so that retained states go out in the order they were taken.
 	pubSem chan struct{}
 
+	store   *gateStore
+	attempt atomic.Uint64 // store.count() when the latest connection attempt began
+
 	statusMu sync.Mutex // serialises Status notifications
 	up       atomic.Bool
 	lastErr  atomic.Pointer[error]
@@ -215,6 +218,7 @@ func New(opts Options) (*Link, error) {
 	for _, ch := range opts.Channels {
 		l.channels[ch] = true
 	}
+	l.store = newGateStore(paho.NewOrderedMemoryStore())
 
 	co := paho.NewClientOptions().
 		AddBroker(opts.Broker).
@@ -231,7 +235,7 @@ func New(opts Options) (*Link, error) {
 		SetWriteTimeout(opts.PublishTimeout).
 		SetKeepAlive(opts.KeepAlive).
 		SetPingTimeout(opts.KeepAlive/2).
-		SetStore(paho.NewOrderedMemoryStore()).
+		SetStore(l.store).
 		SetWill(l.topics.Status(opts.Station), "offline", 1, true).
 		SetDefaultPublishHandler(l.onMessage).
 		SetOnConnectHandler(l.onConnect).
@@ -321,11 +325,19 @@ func (l *Link) PublishInfo(info Info) {
 // full the oldest queued event is dropped and counted (Dropped).
 func (l *Link) PublishEvent(e Event) {
 	if l.events.push(e) {
-		if n := l.dropped.Add(1); n == 1 || n%100 == 0 {
+		if n := l.dropped.Add(1); isPowerOf10(n) {
 			l.log.Warn("mqtt event queue full: dropped the oldest event", "dropped_total", n)
 		}
 	}
 	l.kick()
+}
+
+// isPowerOf10 thins out repeated warnings: 1, 10, 100, 1000...
+func isPowerOf10(n int64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
 }
 
 func (l *Link) kick() {
@@ -543,6 +555,7 @@ func (l *Link) fillInfo(info Info) Info {
 // onConnect runs (in its own goroutine) after every successful CONNECT: it
 // republishes online, info and every state, then subscribes.
 func (l *Link) onConnect(c paho.Client) {
+	l.store.await(l.attempt.Load(), l.closing, l.opts.PublishTimeout)
 	if !l.acquire(l.closing) {
 		return
 	}
@@ -614,6 +627,8 @@ func (l *Link) onLost(_ paho.Client, err error) {
 // success, then at debug level). It runs on paho's goroutines: no blocking.
 func (l *Link) onNotification(_ paho.Client, n paho.ConnectionNotification) {
 	switch n := n.(type) {
+	case paho.ConnectionNotificationConnecting:
+		l.attempt.Store(l.store.count())
 	case paho.ConnectionNotificationFailed:
 		l.noteFailure(n.Reason)
 	case paho.ConnectionNotificationBrokerFailed:
@@ -675,9 +690,10 @@ func (l *Link) onMessage(_ paho.Client, m paho.Message) {
 	select {
 	case l.cmds <- in:
 	default:
-		n := l.cmdDropped.Add(1)
-		l.log.Warn("mqtt command dropped: the station's command intake is full",
-			"topic", in.Topic, "id", in.Cmd.ID, "cmd", in.Cmd.Cmd, "dropped_total", n)
+		if n := l.cmdDropped.Add(1); isPowerOf10(n) {
+			l.log.Warn("mqtt command dropped: the station's command intake is full",
+				"topic", in.Topic, "id", in.Cmd.ID, "cmd", in.Cmd.Cmd, "dropped_total", n)
+		}
 	}
 }
 
@@ -693,5 +709,75 @@ func waitToken(t paho.Token, abort <-chan struct{}, d time.Duration) bool {
 		return false
 	case <-abort:
 		return false
+	}
+}
+
+// gateStore is paho's packet store with one addition: it tells when paho
+// has listed the stored packets (All, on a reconnect) or reset the store
+// (Reset, on the first connection).
+//
+// Why: paho v1.5.1 starts the OnConnect handler before that happens. A
+// publish made in that window is then both sent by the publish and resent
+// by paho's resume() with the DUP flag set while paho's writer goroutine is
+// still encoding it: a data race inside paho (paho issues #657, #703) and a
+// duplicate message. onConnect therefore waits (briefly) for the All or
+// Reset of its connection before publishing.
+type gateStore struct {
+	paho.Store
+	mu sync.Mutex
+	n  uint64        // All and Reset calls so far
+	ch chan struct{} // closed at the next All or Reset
+}
+
+func newGateStore(s paho.Store) *gateStore {
+	return &gateStore{Store: s, ch: make(chan struct{})}
+}
+
+// All lists the stored keys (paho's resume after a reconnect).
+func (g *gateStore) All() []string {
+	keys := g.Store.All()
+	g.bump()
+	return keys
+}
+
+// Reset empties the store (paho's first connection with a clean session).
+func (g *gateStore) Reset() {
+	g.Store.Reset()
+	g.bump()
+}
+
+func (g *gateStore) bump() {
+	g.mu.Lock()
+	g.n++
+	close(g.ch)
+	g.ch = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gateStore) count() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n
+}
+
+// await waits until All or Reset has been called more than since times, or
+// until abort or the timeout (real time).
+func (g *gateStore) await(since uint64, abort <-chan struct{}, timeout time.Duration) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		n, ch := g.n, g.ch
+		g.mu.Unlock()
+		if n > since {
+			return
+		}
+		select {
+		case <-ch:
+		case <-abort:
+			return
+		case <-timer.C:
+			return
+		}
 	}
 }

@@ -2,6 +2,7 @@ package mqttlink
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -147,5 +148,18 @@ func TestEventQueueDropsOldest(t *testing.T) {
 	q.push(Event{Seq: 9})
 	if got := q.popN(nil, 1); len(got) != 1 || got[0].Seq != 9 || q.len() != 0 {
 		t.Fatalf("after wrap: %+v", got)
+	}
+}
+
+func TestIsPowerOf10(t *testing.T) {
+	t.Parallel()
+	var got []int64
+	for n := int64(0); n <= 10000; n++ {
+		if isPowerOf10(n) {
+			got = append(got, n)
+		}
+	}
+	if fmt.Sprint(got) != "[1 10 100 1000 10000]" {
+		t.Fatalf("powers of 10 up to 10000: %v", got)
 	}
 }
