@@ -7,8 +7,11 @@ import (
 )
 
 // refMatch is a slow, obviously-correct reference matcher: split on '/',
-// then plain recursive backtracking per part (exponential on hostile input;
-// only for small cases). It shares the grammar with Match, not the code.
+// then plain recursive backtracking per part. It shares the grammar with
+// Match, not the code. The recursion only ever sees suffixes of the pattern
+// and of the address, so its results are memoised by their lengths, which
+// keeps hostile fuzz inputs ("*{,,,}*{,,,}", "////////") from taking
+// seconds; without the memo it is the textbook definition.
 func refMatch(pattern, address string, pathWildcard bool) bool {
 	if !strings.HasPrefix(pattern, "/") || !strings.HasPrefix(address, "/") {
 		return false
@@ -19,22 +22,28 @@ func refMatch(pattern, address string, pathWildcard bool) bool {
 			return false
 		}
 	}
-	return refParts(pp, strings.Split(address[1:], "/"), pathWildcard)
-}
-
-func refParts(pp, ap []string, pw bool) bool {
-	if len(pp) == 0 {
-		return len(ap) == 0
-	}
-	if pw && pp[0] == "" && len(pp) > 1 { // "//": zero or more whole parts
-		for k := 0; k <= len(ap); k++ {
-			if refParts(pp[1:], ap[k:], pw) {
-				return true
-			}
+	memo := map[[2]int]bool{}
+	var parts func(pp, ap []string) bool
+	parts = func(pp, ap []string) bool {
+		key := [2]int{len(pp), len(ap)}
+		if v, ok := memo[key]; ok {
+			return v
 		}
-		return false
+		var v bool
+		switch {
+		case len(pp) == 0:
+			v = len(ap) == 0
+		case pathWildcard && pp[0] == "" && len(pp) > 1: // "//": zero or more whole parts
+			for k := 0; k <= len(ap) && !v; k++ {
+				v = parts(pp[1:], ap[k:])
+			}
+		default:
+			v = len(ap) > 0 && refPart(pp[0], ap[0]) && parts(pp[1:], ap[1:])
+		}
+		memo[key] = v
+		return v
 	}
-	return len(ap) > 0 && refPart(pp[0], ap[0]) && refParts(pp[1:], ap[1:], pw)
+	return parts(pp, strings.Split(address[1:], "/"))
 }
 
 // refWellFormed checks that every '[' and '{' of a part is closed.
@@ -95,34 +104,41 @@ func refClass(p string) (match func(byte) bool, rest string, ok bool) {
 	}, rest, true
 }
 
-func refPart(p, s string) bool {
-	if p == "" {
-		return s == ""
-	}
-	switch p[0] {
-	case '*':
-		if strings.HasPrefix(p, "**") { // "**" is "*"; without this the reference is exponential
-			return refPart(p[1:], s)
+func refPart(pattern, str string) bool {
+	memo := map[[2]int]bool{}
+	var part func(p, s string) bool
+	part = func(p, s string) bool {
+		key := [2]int{len(p), len(s)}
+		if v, ok := memo[key]; ok {
+			return v
 		}
-		return refPart(p[1:], s) || (s != "" && refPart(p, s[1:]))
-	case '?':
-		return s != "" && refPart(p[1:], s[1:])
-	case '[':
-		m, rest, ok := refClass(p)
-		return ok && s != "" && m(s[0]) && refPart(rest, s[1:])
-	case '{':
-		i := strings.IndexByte(p, '}')
-		if i < 0 {
-			return false
-		}
-		for _, alt := range strings.Split(p[1:i], ",") {
-			if strings.HasPrefix(s, alt) && refPart(p[i+1:], s[len(alt):]) {
-				return true
+		v := false
+		switch {
+		case p == "":
+			v = s == ""
+		case p[0] == '*':
+			v = part(p[1:], s) || (s != "" && part(p, s[1:]))
+		case p[0] == '?':
+			v = s != "" && part(p[1:], s[1:])
+		case p[0] == '[':
+			m, rest, ok := refClass(p)
+			v = ok && s != "" && m(s[0]) && part(rest, s[1:])
+		case p[0] == '{':
+			if i := strings.IndexByte(p, '}'); i >= 0 {
+				for _, alt := range strings.Split(p[1:i], ",") {
+					if strings.HasPrefix(s, alt) && part(p[i+1:], s[len(alt):]) {
+						v = true
+						break
+					}
+				}
 			}
+		default:
+			v = s != "" && s[0] == p[0] && part(p[1:], s[1:])
 		}
-		return false
+		memo[key] = v
+		return v
 	}
-	return s != "" && s[0] == p[0] && refPart(p[1:], s[1:])
+	return part(pattern, str)
 }
 
 // matchCases: OSC 1.0 rules, and where liblo 0.31 (lo_pattern_match,
