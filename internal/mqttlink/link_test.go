@@ -235,9 +235,11 @@ func TestCloseFlushesAndPublishesOffline(t *testing.T) {
 	l.PublishEvent(Event{Event: "off", Channel: "fly", Seq: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
+	start := time.Now()
 	if err := l.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	t.Logf("Close (flush, offline, disconnect) took %v", time.Since(start))
 	if s := decode[State](t, w.next(t, "cuelight/channel/fly/state")); s.Seq != 2 {
 		t.Fatalf("final state %+v", s)
 	}

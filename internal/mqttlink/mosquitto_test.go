@@ -20,7 +20,7 @@ import (
 
 // mosquitto is one broker process on a port of its own.
 type mosquitto struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	conf string
 	addr string
@@ -28,7 +28,7 @@ type mosquitto struct {
 	done chan struct{}
 }
 
-func startMosquitto(t *testing.T) *mosquitto {
+func startMosquitto(t testing.TB) *mosquitto {
 	t.Helper()
 	bin := peertest.Need(t, "mosquitto")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
