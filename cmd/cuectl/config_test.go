@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// cuectl config check says exactly what cuelightd check-config says, with
+// the same exit status.
+func TestConfigCheckMatchesDaemon(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"valid.yaml":    "show: Hamlet\nstations: {sl-wing: {driver: sim}}\nchannels:\n  fly: {standby_lamp: GPIO17, go_lamp: GPIO27}\n  sl: {standby_lamp: GPIO16}\n",
+		"dup-pin.yaml":  "show: x\nstations: {a: {driver: gpio}}\nchannels:\n  fly: {standby_lamp: GPIO17, go_lamp: GPIO27}\n  sl: {standby_lamp: GPIO27}\n",
+		"reserved.yaml": "show: x\nstations: {a: {driver: sim}}\nchannels:\n  all: {standby_lamp: GPIO17}\n  fyl: {standby_lamp: GPIO99, bogus: 1}\n",
+		"syntax.yaml":   "show: [x\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		file string
+		code int
+	}{
+		{"valid.yaml", 0},
+		{"dup-pin.yaml", 1},
+		{"reserved.yaml", 1},
+		{"syntax.yaml", 1},
+		{"missing.yaml", 1},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, tc.file)
+			r := ctl(t, "config", "check", path)
+			cmd := exec.Command(daemonBin, "check-config", path)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			code := 0
+			if err := cmd.Run(); err != nil {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) {
+					t.Fatal(err)
+				}
+				code = ee.ExitCode()
+			}
+			if r.code != tc.code || code != tc.code {
+				t.Fatalf("cuectl exit %d, cuelightd exit %d, want %d\n%s", r.code, code, tc.code, r)
+			}
+			if r.stdout != out.String() || r.stderr != errb.String() {
+				t.Errorf("cuectl and cuelightd differ\ncuectl:\n%s\ncuelightd:\nstdout:\n%sstderr:\n%s", r, out.String(), errb.String())
+			}
+			if tc.code == 1 && r.stderr == "" {
+				t.Errorf("an invalid file gives no message")
+			}
+		})
+	}
+}

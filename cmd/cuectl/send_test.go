@@ -1,0 +1,267 @@
+package main
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// step is one cuectl run in a scripted show, or an action between runs.
+type step struct {
+	name   string
+	args   []string
+	code   int
+	stdout []string // regexps, matched line by line in order
+	stderr []string
+	before func(s *station) // done first (a button press...)
+}
+
+func runSteps(t *testing.T, s *station, common []string, steps []step) {
+	t.Helper()
+	for _, st := range steps {
+		if st.before != nil {
+			st.before(s)
+		}
+		args := append(append(s.with(), common...), st.args...)
+		r := ctl(t, args...)
+		if r.code != st.code {
+			t.Fatalf("%s: cuectl %s: exit %d, want %d\n%s", st.name, strings.Join(st.args, " "), r.code, st.code, r)
+		}
+		if ok, missing := matchesInOrder(r.stdout, st.stdout); !ok {
+			t.Fatalf("%s: cuectl %s: stdout does not match %q\n%s", st.name, strings.Join(st.args, " "), missing, r)
+		}
+		if ok, missing := matchesInOrder(r.stderr, st.stderr); !ok {
+			t.Fatalf("%s: cuectl %s: stderr does not match %q\n%s", st.name, strings.Join(st.args, " "), missing, r)
+		}
+		if st.code == 0 && r.stderr != "" {
+			t.Fatalf("%s: cuectl %s: unexpected stderr\n%s", st.name, strings.Join(st.args, " "), r)
+		}
+	}
+}
+
+func pressAndWait(pin, ch string) func(s *station) {
+	return func(s *station) {
+		s.press(pin)
+		s.waitState("ack", ch)
+	}
+}
+
+// The commands over OSC, against a real station: what a stage manager
+// sees, and the exit status a script sees.
+func TestSendOSC(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	runSteps(t, s, nil, []step{
+		{name: "standby asks for the ACK fly requires", args: []string{"standby", "fly", "23"},
+			stdout: []string{`^fly: standby "23" \(ack requested\)$`}},
+		{name: "go refused without ack", args: []string{"go", "fly"}, code: 1,
+			stdout: []string{`^fly: standby "23"`},
+			stderr: []string{`station refused /cuelight/fly/go: fly needs an acknowledged standby before GO.*cuectl force-go fly`}},
+		{name: "go after the crew's ack", args: []string{"go", "fly", "23"}, before: pressAndWait("GPIO22", "fly"),
+			stdout: []string{`^fly: go "23"$`}},
+		{name: "standby --ack to a comma list", args: []string{"standby", "--ack", "sl,sr", "24"},
+			stdout: []string{`^sl: standby "24" \(ack requested\)$`, `^sr: standby "24" \(ack requested\)$`}},
+		{name: "go --cue", args: []string{"go", "--cue", "24"},
+			stdout: []string{`^sl: go "24"$`, `^sr: go "24"$`}},
+		{name: "go --cue nobody stands by for", args: []string{"go", "--cue", "99"}, code: 1,
+			stderr: []string{`station refused /cuelight/cue/go: no channel is standing by for cue "99"`}},
+		{name: "standby to an OSC pattern", args: []string{"standby", "s?", "25"},
+			stdout: []string{`^sl: standby "25"$`, `^sr: standby "25"$`}},
+		{name: "off to a pattern", args: []string{"off", "*"},
+			stdout: []string{`^fly: off$`, `^sl: off$`, `^sr: off$`}},
+		{name: "force-go overrides go_requires_ack", args: []string{"force-go", "fly", "26"},
+			stdout: []string{`^fly: go "26"$`}},
+		{name: "call", args: []string{"call", "trap"},
+			stdout: []string{`^trap: off \(called\)$`}},
+		{name: "ack outside standby is an ignored press", args: []string{"ack", "sl"},
+			stdout: []string{`^sl: off \(nothing to acknowledge: not in standby\)$`}},
+		{name: "ack from cuectl", args: []string{"ack", "sl"}, before: func(s *station) { ctl(t, s.with("standby", "--ack", "sl", "27")...) },
+			stdout: []string{`^sl: ack "27"$`}},
+		{name: "brightness", args: []string{"brightness", "trap", "0.3"},
+			stdout: []string{`^trap: off \(brightness 0.3\)$`}},
+		{name: "hold", args: []string{"hold"},
+			stdout: []string{`^fly: hold$`, `^sl: hold$`, `^sr: hold$`, `^trap: hold$`}},
+		{name: "standby refused while held", args: []string{"standby", "sl", "28"}, code: 1,
+			stderr: []string{`station refused /cuelight/sl/standby: show is on hold \(cuectl release ends the hold\)`}},
+		{name: "release", args: []string{"release"},
+			stdout: []string{`^fly: off$`, `^sl: off$`, `^sr: off$`, `^trap: off$`}},
+		{name: "unknown channel, from the show file", args: []string{"standby", "flyy", "1"}, code: 1,
+			stderr: []string{`no channel "flyy" in this show \(channels: fly, sl, sr, trap\) \(did you mean "fly"\?\)`}},
+		{name: "unknown channel, from the station", args: []string{"--config", "", "--osc", s.osc, "standby", "flyy", "1"}, code: 1,
+			stderr: []string{`no channel "flyy" in this show \(channels: fly, sl, sr, trap\) \(did you mean "fly"\?\)`}},
+		{name: "pattern matching nothing, from the station", args: []string{"--config", "", "--osc", s.osc, "off", "zz*"}, code: 1,
+			stderr: []string{`"zz\*" matches no channel of this show \(channels: fly, sl, sr, trap\)`}},
+		{name: "pattern matching nothing, from the show file", args: []string{"off", "zz*"}, code: 1,
+			stderr: []string{`"zz\*" matches no channel of this show`}},
+	})
+	// The commands really reached the lamps' state.
+	if st := s.states()["sl"]; st.State != "off" {
+		t.Errorf("sl is %s at the end, want off", st.State)
+	}
+}
+
+// The same exchange over TCP, in both framings: feedback and refusals
+// come back on the connection.
+func TestSendTCP(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	for _, framing := range []string{"--tcp", "--tcp-framing=length", "--tcp-framing=slip"} {
+		runSteps(t, s, []string{framing}, []step{
+			{name: framing + " standby", args: []string{"standby", "fly", "5"}, stdout: []string{`^fly: standby "5" \(ack requested\)$`}},
+			{name: framing + " refused go", args: []string{"go", "fly"}, code: 1, stderr: []string{`needs an acknowledged standby`}},
+			{name: framing + " off", args: []string{"off", "fly"}, stdout: []string{`^fly: off$`}},
+			{name: framing + " sync", args: []string{"sync"}, stdout: []string{`^fly: off$`, `^sl: off$`, `^sr: off$`, `^trap: off$`}},
+		})
+	}
+}
+
+// The commands as MQTT commands (id, ts, ttl_ms), answered by events,
+// through the embedded broker and through Mosquitto.
+func TestSendMQTT(t *testing.T) {
+	t.Parallel()
+	brokers(t, func(t *testing.T, s *station) {
+		runSteps(t, s, []string{"--mqtt"}, []step{
+			{name: "standby", args: []string{"standby", "fly", "23"}, stdout: []string{`^fly: standby "23" \(ack requested\)$`}},
+			{name: "a duplicate changes nothing", args: []string{"standby", "fly", "23"},
+				stdout: []string{`^fly: standby "23" \(ack requested; no change: it already was\)$`}},
+			{name: "go refused without ack", args: []string{"go", "fly"}, code: 1,
+				stderr: []string{`fly: refused by the station: fly needs an acknowledged standby before GO.*cuectl force-go --mqtt fly`}},
+			{name: "ack", args: []string{"ack", "fly"}, stdout: []string{`^fly: ack "23" \(acknowledged \d+(ms|\.\ds) after the standby\)$`}},
+			{name: "go", args: []string{"go", "fly"}, stdout: []string{`^fly: go "23"$`}},
+			{name: "unwarned go", args: []string{"go", "trap", "4"}, stdout: []string{`^trap: go "4" \(unwarned: no standby for this cue\)$`}},
+			{name: "standby to a comma list", args: []string{"standby", "sl,sr", "24"}, stdout: []string{`^sl: standby "24"$`, `^sr: standby "24"$`}},
+			{name: "go --cue", args: []string{"go", "--cue", "24"}, stdout: []string{`^sl: go "24"$`, `^sr: go "24"$`}},
+			{name: "go --cue nobody stands by for", args: []string{"go", "--cue", "99"}, code: 1,
+				stderr: []string{`no channel is standing by for cue "99"`}},
+			{name: "off to a pattern", args: []string{"off", "*"},
+				stdout: []string{`^fly: off$`, `^sl: off$`, `^sr: off$`, `^trap: off$`}},
+			{name: "hold", args: []string{"hold"}, stdout: []string{`^fly: hold$`, `^sl: hold$`, `^sr: hold$`, `^trap: hold$`}},
+			{name: "hold again", args: []string{"hold"}, stdout: []string{`^fly: hold \(no change: it already was\)$`}},
+			{name: "standby refused while held", args: []string{"standby", "sl", "1"}, code: 1,
+				stderr: []string{`sl: refused by the station: show is on hold \(cuectl release ends the hold\)`}},
+			{name: "release", args: []string{"release"}, stdout: []string{`^fly: off$`, `^sl: off$`, `^sr: off$`, `^trap: off$`}},
+			{name: "brightness", args: []string{"brightness", "trap", "0.5"}, stdout: []string{`^trap: off \(brightness 0.5\)$`}},
+			{name: "call", args: []string{"call", "trap"}, stdout: []string{`^trap: off \(called\)$`}},
+			{name: "unknown channel, from the show file", args: []string{"off", "flyy"}, code: 1,
+				stderr: []string{`no channel "flyy" in this show \(channels: fly, sl, sr, trap\)`}},
+			{name: "unknown channel, from the broker", args: []string{"--config", "", "--mqtt=" + s.broker, "--timeout", "3s", "off", "flyy"}, code: 1,
+				stderr: []string{`no channel "flyy" in this show \(channels: fly, sl, sr, trap\) \(did you mean "fly"\?\)`}},
+			{name: "wrong prefix: nobody there", args: []string{"--config", "", "--mqtt=" + s.broker, "--prefix", "elsewhere", "--timeout", "500ms", "hold"}, code: 3,
+				stderr: []string{`no cuelight station has published anything on broker .* under elsewhere/`}},
+		})
+		// The MQTT commands reached the station.
+		if st := s.states()["trap"]; st.State != "off" {
+			t.Errorf("trap is %s, want off", st.State)
+		}
+	})
+}
+
+func TestSyncAndPing(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	ctl(t, s.with("standby", "sl", "LX 7")...)
+	expect(t, ctl(t, s.with("sync")...), 0,
+		[]string{`^fly: off$`, `^sl: standby "LX 7"$`, `^sr: off$`, `^trap: off$`}, nil)
+	expect(t, ctl(t, "--config", "", "--osc", s.osc, "sync"), 0, []string{`^fly: off$`, `^sl: standby "LX 7"$`}, nil)
+	expect(t, ctl(t, s.with("ping", "-c", "3", "-i", "1ms")...), 0,
+		[]string{`^pong from 127\.0\.0\.1:\d+: \d+\.\d+ ms$`, `^pong from`, `^pong from`, `^3 sent, 3 answered; round trip min .* median .* max .*$`}, nil)
+	expect(t, ctl(t, s.with("ping", "--tcp", "-c", "1")...), 0, []string{`^pong from 127\.0\.0\.1:\d+ \(OSC over TCP\): `}, nil)
+}
+
+// A station that cannot be reached: exit status 3 and what to check.
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	closed := freePort(t)
+	closedAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(closed))
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0") // a socket that never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	mute, err := net.Listen("tcp", "127.0.0.1:0") // accepts, says nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mute.Close() })
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"OSC over UDP to a closed port", []string{"standby", "--osc", closedAddr, "fly"}, `nothing listens on 127\.0\.0\.1:\d+ \(connection refused\): is cuelightd running\?`},
+		{"OSC over TCP to a closed port", []string{"off", "--tcp", "--osc", closedAddr, "fly"}, `nothing listens on 127\.0\.0\.1:\d+ \(OSC over TCP\) \(connection refused\)`},
+		{"OSC to a silent port", []string{"sync", "--timeout", "300ms", "--osc", silent.LocalAddr().String()},
+			`no reply from 127\.0\.0\.1:\d+ within 300ms: is cuelightd running there\? is this computer's address in the show file's osc\.allow\? \(cuelightd check-config FILE; journalctl -u cuelightd\)`},
+		{"ping to a silent port", []string{"ping", "-c", "1", "--timeout", "200ms", "--osc", silent.LocalAddr().String()}, `no reply from .* within 200ms`},
+		{"MQTT to a closed port", []string{"standby", "--mqtt=tcp://" + closedAddr, "fly"}, `broker tcp://127\.0\.0\.1:\d+ refused the connection \(nothing listens there\): is cuelightd \(embedded broker: mqtt\.listen\) or mosquitto running there\?`},
+		{"MQTT to a mute broker", []string{"off", "--timeout", "300ms", "--mqtt", "tcp://" + mute.Addr().String(), "fly"}, `broker tcp://127\.0\.0\.1:\d+ did not answer within 300ms`},
+		{"watch without a broker", []string{"watch", "--plain", "--mqtt=tcp://" + closedAddr}, `broker tcp://.* refused the connection`},
+		{"check without a station", []string{"check", "--acks", "osc", "--osc", closedAddr}, `nothing listens on`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := ctl(t, append([]string{"--config", ""}, tc.args...)...)
+			expect(t, r, 3, nil, []string{tc.stderr})
+		})
+	}
+}
+
+// Every command has help with an example; mistakes on the command line
+// are exit status 2 with a pointer to the help.
+func TestHelpAndUsage(t *testing.T) {
+	t.Parallel()
+	r := ctl(t, "--help")
+	expect(t, r, 0, []string{`^Usage: cuectl COMMAND`}, nil)
+	for _, name := range commandNames() {
+		if !strings.Contains(r.stdout, "cuectl "+name) {
+			t.Errorf("cuectl --help does not list %s", name)
+		}
+		h := ctl(t, name, "--help")
+		if name == "config" {
+			h = ctl(t, "config", "check", "--help")
+		}
+		expect(t, h, 0, []string{`^Usage: cuectl ` + name, `(?i)^Examples?:$`, `^  cuectl ` + name}, nil)
+		if h2 := ctl(t, "help", name); h2.stdout != h.stdout {
+			t.Errorf("cuectl help %s differs from cuectl %s --help", name, name)
+		}
+	}
+	expect(t, ctl(t), 2, nil, []string{`^Usage: cuectl COMMAND`})
+	expect(t, ctl(t, "version"), 0, []string{`^cuectl `}, nil)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"unknown command", []string{"stanby", "fly"}, `unknown command "stanby" \(did you mean "standby"\?\)`},
+		{"missing channel", []string{"standby"}, `cuectl standby: missing arguments`},
+		{"too many arguments", []string{"off", "fly", "sl"}, `too many arguments`},
+		{"unknown flag", []string{"off", "--bogus", "fly"}, `flag provided but not defined: -bogus`},
+		{"brightness out of range", []string{"brightness", "fly", "1.5"}, `brightness "1.5": give a number from 0.0 to 1.0`},
+		{"channel with a slash", []string{"off", "fly/x"}, `channel "fly/x": use a channel name`},
+		{"go with --cue and a channel", []string{"go", "fly", "--cue", "3"}, `--cue takes the place of CH and LABEL`},
+		{"go with nothing", []string{"go"}, `missing CH \(or --cue LABEL\)`},
+		{"bad framing", []string{"off", "--tcp-framing", "cobs", "fly"}, `--tcp-framing "cobs": use slip or length`},
+		{"missing show file", []string{"off", "--config", "/nonexistent/show.yaml", "fly"}, `no show file /nonexistent/show.yaml`},
+		{"config without check", []string{"config", "show.yaml"}, `use "cuectl config check FILE"`},
+		{"bench flooding a remote station", []string{"bench", "--config", "", "--osc", "10.1.2.3:53100"}, `--load floods the station.*loopback`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			expect(t, ctl(t, tc.args...), 2, nil, []string{tc.stderr})
+		})
+	}
+	// Common flags may come before the command, and flags after arguments.
+	s := startStation(t, "")
+	expect(t, ctl(t, "--config", s.config, "--timeout", "10s", "standby", "sl", "3", "--ack"), 0, []string{`^sl: standby "3" \(ack requested\)$`}, nil)
+	expect(t, ctl(t, "--config", s.config, "standby", "--", "sl", "-4"), 0, []string{`^sl: standby "-4"$`}, nil)
+}
