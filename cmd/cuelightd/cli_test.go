@@ -101,6 +101,7 @@ func TestFlags(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, 2, []string{"flag provided but not defined: -bogus"}},
 		{"unexpected argument", []string{"show.yaml"}, 2, []string{`unexpected argument "show.yaml"`}},
 		{"bad log level", []string{"--log-level", "loud"}, 2, []string{"--log-level"}},
+		{"missing show file", []string{"--config", "testdata/no-such-file.yaml"}, 1, []string{"cannot read the show file", "no-such-file.yaml"}},
 		{"station not in the show", []string{"--config", "testdata/show.yaml.tmpl", "--station", "nowhere"}, 1, []string{"cuelightd:"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

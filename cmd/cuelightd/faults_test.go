@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -335,11 +336,56 @@ func TestOSCFromOutsideAllow(t *testing.T) {
 // TestSIGTERMDuringStandby stops cuelightd with SIGTERM during a standby
 // (SPEC §6.5): it exits 0 within 2 s, the lamps go dark, and the station
 // itself publishes "offline", retained, before a clean MQTT disconnect.
+// Once with Mosquitto, once with the embedded broker (whose child the
+// station stops too, within the same 2 s).
 func TestSIGTERMDuringStandby(t *testing.T) {
 	t.Parallel()
-	m := startMosquitto(t)
-	d := startDaemon(t, show{Broker: m.url()})
-	sub := subscribe(t, m.port, "cuelight/#")
+	for _, tc := range []struct {
+		name      string
+		mosquitto bool
+		cgroup    bool
+	}{
+		{"with Mosquitto", true, false},
+		{"with the embedded broker", false, false},
+		// systemd's default KillMode=control-group signals every process
+		// of the service at once: the broker child too.
+		{"with the embedded broker, signal to the whole control group", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sigtermDuringStandby(t, tc.mosquitto, tc.cgroup)
+		})
+	}
+}
+
+// brokerChildPID is the pid of the embedded broker's child, from the
+// station's log.
+func brokerChildPID(t *testing.T, d *stationProc) int {
+	t.Helper()
+	re := regexp.MustCompile(`embedded broker ready.* pid=(\d+)`)
+	_, line := d.err.waitLine(t, 0, "the broker child's pid", re.MatchString)
+	pid, err := strconv.Atoi(re.FindStringSubmatch(line)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
+	var m *mosquitto
+	s := show{}
+	if useMosquitto {
+		m = startMosquitto(t)
+		s.Broker = m.url()
+	}
+	d := startDaemon(t, s)
+	var port int
+	if useMosquitto {
+		port = m.port
+	} else {
+		port = portNum(t, d.show.MQTTListen)
+	}
+	sub := subscribe(t, port, "cuelight/#")
 	sub.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
 	oscsend(t, d.oscAddr, "/cuelight/fly/standby_ack", "s", "7")
 	oscsend(t, d.oscAddr, "/cuelight/sl/standby", "s", "8")
@@ -347,8 +393,17 @@ func TestSIGTERMDuringStandby(t *testing.T) {
 	d.waitPin(t, "GPIO16", true)
 	mark := d.err.Len()
 
+	child := 0
+	if cgroup {
+		child = brokerChildPID(t, d)
+	}
 	sent := time.Now()
 	d.signal(t, syscall.SIGTERM)
+	if child != 0 {
+		if err := syscall.Kill(child, syscall.SIGTERM); err != nil {
+			t.Fatalf("SIGTERM to the broker child %d: %v", child, err)
+		}
+	}
 	code := d.wait(t)
 	took := time.Since(sent)
 	if code != 0 {
@@ -363,11 +418,14 @@ func TestSIGTERMDuringStandby(t *testing.T) {
 	// log line says so), before the MQTT link closed.
 	halted, _ := d.err.waitLine(t, mark, "outputs halted", func(s string) bool { return strings.Contains(s, "stopping: outputs halted") })
 	d.err.waitLine(t, halted, "MQTT closed after the outputs", func(s string) bool { return strings.Contains(s, "mqtt link closed") })
-
 	sub.wait(t, 0, "offline", topicIs("cuelight/station/wing/status", "offline"))
+	if !useMosquitto {
+		d.err.waitLine(t, halted, "the broker child stopped", func(s string) bool { return strings.Contains(s, "embedded broker stopped") })
+		return
+	}
+
 	late := subscribe(t, m.port, "cuelight/station/#")
 	late.wait(t, 0, "retained offline", retainedTopic("cuelight/station/wing/status", "offline"))
-
 	// It was the station's own "offline" (a retained QoS 1 publish of 7
 	// bytes) and a clean DISCONNECT, not the broker's Last Will.
 	pub := regexp.MustCompile(`Received PUBLISH from (\S+) \(d0, q1, r1, m\d+, 'cuelight/station/wing/status', \.\.\. \(7 bytes\)\)`)
