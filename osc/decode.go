@@ -312,22 +312,32 @@ func truncated(t Type, off int) error {
 	return fmt.Errorf("%w: '%c' argument at offset %d is truncated", ErrMalformed, t, off)
 }
 
-// readString reads the OSC-string starting at b[off]. It returns the index of
-// its terminating NUL and the offset just past its padding.
+// readString reads the OSC-string starting at b[off] (a multiple of 4 from
+// the start of the packet). It returns the index of its terminating NUL and
+// the offset just past its padding.
+//
+// It tests a 4-byte word at a time for a zero byte: the first word that has
+// one holds the terminator, and the rest of that word is the padding. For
+// the short strings OSC carries this beats a byte search.
 func readString(b []byte, off int) (end, next int, err error) {
-	i := bytes.IndexByte(b[off:], 0)
-	if i < 0 {
-		return 0, 0, fmt.Errorf("%w: string at offset %d has no terminating NUL", ErrMalformed, off)
+	for w := off; w+4 <= len(b); w += 4 {
+		if x := binary.LittleEndian.Uint32(b[w:]); (x-0x01010101)&^x&0x80808080 == 0 {
+			continue // no zero byte in this word
+		}
+		end = w
+		for b[end] != 0 {
+			end++
+		}
+		next = w + 4
+		if !allZero(b[end+1 : next]) {
+			return 0, 0, fmt.Errorf("%w: non-zero string padding at offset %d", ErrMalformed, end+1)
+		}
+		return end, next, nil
 	}
-	end = off + i
-	next = off + (i+4)&^3
-	if next > len(b) {
+	if bytes.IndexByte(b[off:], 0) >= 0 {
 		return 0, 0, fmt.Errorf("%w: string at offset %d lacks its padding", ErrMalformed, off)
 	}
-	if !allZero(b[end+1 : next]) {
-		return 0, 0, fmt.Errorf("%w: non-zero string padding at offset %d", ErrMalformed, end+1)
-	}
-	return end, next, nil
+	return 0, 0, fmt.Errorf("%w: string at offset %d has no terminating NUL", ErrMalformed, off)
 }
 
 func allZero(b []byte) bool {
@@ -361,7 +371,6 @@ func (a *arena[T]) take(n int) []T {
 	}
 	l := len(a.s)
 	a.s = a.s[:l+n]
-	out := a.s[l : l+n : l+n]
-	clear(out)
-	return out
+	// Not cleared: the decoder writes every field of every element it takes.
+	return a.s[l : l+n : l+n]
 }
