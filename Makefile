@@ -1,0 +1,30 @@
+# cuelight: release builds, packages and tests. Everything here is also a
+# plain command (the README's `go test ./...` needs no make).
+#
+#   make dist       release binaries for amd64, arm64, armv7, armv6, the
+#                   .debs (amd64, arm64, armhf) and SHA256SUMS into dist/
+#   make deb        only the .debs (and the binaries they hold)
+#   make test       go test -race ./... (as CI does)
+#   make test-arm   the tests under qemu-user as linux/arm64 and GOARM=6
+#   make clean      remove dist/
+#
+# Version: deploy/version.sh (git describe, or 0.0.0-DATE-SHA before the
+# first tag); override with VERSION=v1.2.3 make dist.
+
+.PHONY: dist deb test test-arm clean
+
+dist:
+	deploy/build.sh all
+
+deb:
+	deploy/build.sh deb
+
+test:
+	go test -race ./...
+
+test-arm:
+	deploy/test-arm.sh arm64
+	deploy/test-arm.sh arm6
+
+clean:
+	rm -rf dist

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Checks a cuelight .deb on this machine (CI runs it as root on Debian 12):
+#
+#   deploy/check-deb.sh inspect DEB    dpkg-deb -I/-c and what must be in it
+#   deploy/check-deb.sh cycle DEB      install, install again, upgrade,
+#                                      remove, purge; checks after each
+#   deploy/check-deb.sh systemd DEB    the same cycle with systemd "running"
+#                                      (simulated in a mount namespace) to
+#                                      check the systemctl calls
+#
+# cycle and systemd change the machine: they install the package and add
+# the cuelight user, then purge both. A gpio group that postinst created
+# stays (see deploy/debian/postrm). systemd need not run (PID 1 may be
+# anything): the maintainer scripts then leave systemd alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
+ok() { echo "  ok: $*"; }
+
+mode_of() { stat -c '%a %U:%G' "$1"; }
+
+inspect() {
+	local deb=$1
+	dpkg-deb -I "$deb"
+	echo
+	dpkg-deb -c "$deb"
+	echo
+	local list
+	list=$(dpkg-deb -c "$deb" | awk '{print $1, $2, $6}')
+	for want in \
+		"-rwxr-xr-x root/root ./usr/bin/cuelightd" \
+		"-rwxr-xr-x root/root ./usr/bin/cuectl" \
+		"-rw-r--r-- root/root ./lib/systemd/system/cuelightd.service" \
+		"-rw-r----- root/root ./etc/cuelight/cuelight.yaml" \
+		"-rw-r--r-- root/root ./usr/share/doc/cuelight/raspberry-pi.md" \
+		"-rw-r--r-- root/root ./usr/share/doc/cuelight/examples/mosquitto/cuelight.conf"; do
+		grep -qxF -- "$want" <<<"$list" || fail "$deb lacks: $want"
+	done
+	ok "files, modes and owners"
+	[ "$(dpkg-deb -f "$deb" Package)" = cuelight ] || fail "Package is not cuelight"
+	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/cuelight/cuelight.yaml ||
+		fail "/etc/cuelight/cuelight.yaml is not a conffile"
+	ok "conffile /etc/cuelight/cuelight.yaml"
+	for s in postinst prerm postrm; do
+		dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$s" || fail "no $s"
+	done
+	ok "maintainer scripts postinst prerm postrm"
+}
+
+# expect_installed VERSION: the state after an install or upgrade.
+expect_installed() {
+	local version=$1
+	[ "$(dpkg-query -W -f='${Status} ${Version}' cuelight)" = "install ok installed $version" ] ||
+		fail "dpkg status: $(dpkg-query -W -f='${Status} ${Version}' cuelight)"
+	ok "dpkg: cuelight $version installed"
+
+	local pw
+	pw=$(getent passwd cuelight) || fail "no user cuelight"
+	IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
+	[ "$uid" -lt 1000 ] || fail "cuelight uid $uid is not a system uid"
+	[ "$home" = /var/lib/cuelight ] || fail "home $home"
+	[ "$shell" = /usr/sbin/nologin ] || fail "shell $shell"
+	[ "$(getent group "$gid" | cut -d: -f1)" = cuelight ] || fail "primary group is not cuelight"
+	ok "user cuelight: uid $uid, home $home, shell $shell"
+	local groups
+	groups=" $(id -nG cuelight) "
+	[[ $groups == *" gpio "* ]] || fail "cuelight is not in gpio: $groups"
+	for g in i2c spi; do
+		if getent group "$g" >/dev/null && [[ $groups != *" $g "* ]]; then
+			fail "group $g exists but cuelight is not in it"
+		fi
+	done
+	ok "groups:$groups"
+
+	[ -x /usr/bin/cuelightd ] && [ -x /usr/bin/cuectl ] || fail "binaries missing"
+	/usr/bin/cuectl --help >/dev/null 2>&1 || [ $? -eq 2 ] || fail "cuectl --help"
+	ok "/usr/bin/cuelightd: $(/usr/bin/cuelightd --version)"
+	[ "$(mode_of /etc/cuelight/cuelight.yaml)" = "640 root:cuelight" ] ||
+		fail "show file is $(mode_of /etc/cuelight/cuelight.yaml), want 640 root:cuelight"
+	ok "/etc/cuelight/cuelight.yaml: 640 root:cuelight"
+	[ "$(mode_of /var/lib/cuelight)" = "750 cuelight:cuelight" ] ||
+		fail "/var/lib/cuelight is $(mode_of /var/lib/cuelight)"
+	ok "/var/lib/cuelight: 750 cuelight:cuelight"
+
+	systemd-analyze verify /lib/systemd/system/cuelightd.service || fail "systemd-analyze verify"
+	ok "systemd-analyze verify /lib/systemd/system/cuelightd.service"
+	systemd-analyze security --offline=yes /lib/systemd/system/cuelightd.service 2>&1 | grep 'Overall exposure'
+
+	/usr/bin/cuelightd check-config /etc/cuelight/cuelight.yaml || fail "check-config as root"
+	runuser -u cuelight -- /usr/bin/cuelightd check-config /etc/cuelight/cuelight.yaml >/dev/null ||
+		fail "the cuelight user cannot read and check the show file"
+	ok "cuelightd check-config /etc/cuelight/cuelight.yaml (as root and as cuelight)"
+	if runuser -u nobody -- cat /etc/cuelight/cuelight.yaml >/dev/null 2>&1; then
+		fail "another user can read the show file"
+	fi
+	ok "other users cannot read the show file"
+}
+
+# expect_gone: nothing of the package left but what purge keeps.
+expect_purged() {
+	dpkg-query -W -f='${Status}' cuelight 2>/dev/null | grep -q installed && fail "still known to dpkg"
+	local left=()
+	for p in /usr/bin/cuelightd /usr/bin/cuectl /lib/systemd/system/cuelightd.service \
+		/etc/cuelight /var/lib/cuelight /usr/share/doc/cuelight; do
+		if [ -e "$p" ]; then left+=("$p"); fi
+	done
+	[ ${#left[@]} -eq 0 ] || fail "left behind: ${left[*]}"
+	getent passwd cuelight >/dev/null && fail "user cuelight still exists"
+	getent group cuelight >/dev/null && fail "group cuelight still exists"
+	dpkg-statoverride --list | grep -q cuelight && fail "statoverride left"
+	find /etc/systemd/system -name 'cuelightd*' 2>/dev/null | grep -q . && fail "unit symlinks left"
+	ok "purged: no files, user, group, statoverride or unit links left"
+	echo "  what remains: $(getent group gpio >/dev/null && echo "group gpio (shared with other software)" || echo nothing)"
+}
+
+# upgrade_deb DEB: the same package with a higher version, in a temp dir.
+upgrade_deb() {
+	local deb=$1 tmp=$2
+	local bins="$tmp/bin"
+	mkdir -p "$bins"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/cuelightd ./usr/bin/cuectl
+	mv "$tmp/usr/bin/cuelightd" "$tmp/usr/bin/cuectl" "$bins/"
+	go run ./deploy/nfpm -arch "$(dpkg-deb -f "$deb" Architecture)" -version v99.0.0-upgradetest \
+		-bin "$bins" -out "$tmp" -mtime "$(date +%s)"
+}
+
+cycle() {
+	local deb=$1 tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	local version
+	version=$(dpkg-deb -f "$deb" Version)
+	if dpkg-query -W cuelight >/dev/null 2>&1; then
+		echo "cuelight is known to dpkg from an earlier run: purging it first"
+		dpkg -P cuelight >/dev/null
+	fi
+
+	echo "--- install $deb"
+	dpkg -i "$deb"
+	expect_installed "$version"
+	local uid
+	uid=$(id -u cuelight)
+
+	echo "--- install again"
+	dpkg -i "$deb"
+	expect_installed "$version"
+	[ "$(id -u cuelight)" = "$uid" ] || fail "reinstall changed the cuelight uid"
+	ok "same user after reinstall"
+
+	echo "--- upgrade, with an edited show file and state in /var/lib/cuelight"
+	echo "# edited by check-deb.sh" >>/etc/cuelight/cuelight.yaml
+	runuser -u cuelight -- touch /var/lib/cuelight/state-from-check-deb
+	local up
+	up=$(upgrade_deb "$deb" "$tmp")
+	dpkg -i "$up"
+	expect_installed "$(dpkg-deb -f "$up" Version)"
+	tail -n1 /etc/cuelight/cuelight.yaml | grep -qx '# edited by check-deb.sh' || fail "upgrade lost the edit to the show file"
+	ok "upgrade kept the edited show file"
+	[ -e /var/lib/cuelight/state-from-check-deb ] || fail "upgrade lost /var/lib/cuelight"
+	[ "$(id -u cuelight)" = "$uid" ] || fail "upgrade changed the cuelight uid"
+	ok "upgrade kept the user and its state"
+
+	echo "--- remove"
+	dpkg -r cuelight
+	[ "$(dpkg-query -W -f='${Status}' cuelight)" = "deinstall ok config-files" ] || fail "status after remove"
+	[ ! -e /usr/bin/cuelightd ] && [ ! -e /lib/systemd/system/cuelightd.service ] || fail "files left after remove"
+	[ -e /etc/cuelight/cuelight.yaml ] || fail "remove deleted the show file"
+	getent passwd cuelight >/dev/null || fail "remove deleted the user"
+	[ -e /var/lib/cuelight/state-from-check-deb ] || fail "remove deleted /var/lib/cuelight"
+	ok "removed: binaries and unit gone; show file, user and state kept"
+
+	echo "--- purge"
+	dpkg -P cuelight
+	expect_purged
+}
+
+# systemd_cycle DEB: install, upgrade, remove, purge in a mount namespace
+# where /run/systemd/system exists (systemd "running") and systemctl is a
+# stand-in that logs its arguments; checks the calls the scripts make.
+systemd_cycle() {
+	local deb=$1 tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	if ! unshare -m true 2>/dev/null; then
+		echo "check-deb: cannot make a mount namespace here (unshare -m): systemd-running branch not checked"
+		return 0
+	fi
+	if dpkg-query -W cuelight >/dev/null 2>&1; then dpkg -P cuelight >/dev/null; fi
+	local up
+	up=$(upgrade_deb "$deb" "$tmp")
+	cat >"$tmp/systemctl" <<EOF
+#!/bin/sh
+echo "systemctl \$*" >>"$tmp/calls"
+EOF
+	chmod 755 "$tmp/systemctl"
+	local real
+	real=$(command -v systemctl)
+	step() { # name, dpkg arguments...
+		local name=$1
+		shift
+		: >"$tmp/calls"
+		unshare -m sh -ec "mount -t tmpfs tmpfs /run/systemd; mkdir /run/systemd/system; mount --bind '$tmp/systemctl' '$real'; dpkg $*" >/dev/null
+		echo "  $name: $(paste -sd';' "$tmp/calls")"
+	}
+	expect_calls() {
+		diff <(printf '%s\n' "$@") "$tmp/calls" || fail "systemctl calls differ (want < > got)"
+	}
+	step install -i "$deb"
+	expect_calls "systemctl --system daemon-reload" "systemctl enable cuelightd.service"
+	step upgrade -i "$up"
+	expect_calls "systemctl --system daemon-reload" "systemctl try-restart cuelightd.service"
+	step remove -r cuelight
+	expect_calls "systemctl stop cuelightd.service" "systemctl --no-reload disable cuelightd.service" "systemctl --system daemon-reload"
+	step purge -P cuelight
+	expect_calls "systemctl --system daemon-reload"
+	ok "with systemd running: enable on install, try-restart on upgrade, stop and disable on remove"
+	expect_purged
+}
+
+case "${1:-}" in
+inspect) inspect "$2" ;;
+cycle) cycle "$2" ;;
+systemd) systemd_cycle "$2" ;;
+*) echo "usage: deploy/check-deb.sh inspect|cycle|systemd DEB" >&2; exit 2 ;;
+esac
