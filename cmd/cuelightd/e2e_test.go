@@ -48,9 +48,10 @@ func endToEnd(t *testing.T, useMosquitto bool) {
 
 	// On connect the station publishes, retained: online, info, and the
 	// state of every channel.
-	sub := subscribe(t, mqttPort, "cuelight/#")
-	sub.wait(t, 0, "retained status online", retainedTopic("cuelight/station/wing/status", "online"))
-	info, _ := sub.wait(t, 0, "retained info", retainedTopic("cuelight/station/wing/info", nil))
+	sub := watchStation(t, mqttPort, "fly", "sl")
+	late := subscribe(t, mqttPort, "cuelight/#")
+	late.wait(t, 0, "retained status online", retainedTopic("cuelight/station/wing/status", "online"))
+	info, _ := late.wait(t, 0, "retained info", retainedTopic("cuelight/station/wing/info", nil))
 	wantInfo := map[string]any{"version": "dev", "epoch": epoch, "show": "e2e test show", "link": "none", "channels": []any{"fly", "sl"}}
 	if !hasFields(info.json(), wantInfo) {
 		t.Errorf("info %s\nwant fields %v", info.Payload, wantInfo)
@@ -59,7 +60,7 @@ func endToEnd(t *testing.T, useMosquitto bool) {
 		t.Errorf("info.started %v: want RFC 3339 with milliseconds", info.json()["started"])
 	}
 	for _, ch := range []string{"fly", "sl"} {
-		sub.wait(t, 0, "retained state of "+ch, retainedTopic("cuelight/channel/"+ch+"/state", map[string]any{
+		late.wait(t, 0, "retained state of "+ch, retainedTopic("cuelight/channel/"+ch+"/state", map[string]any{
 			"channel": ch, "station": "wing", "state": "off", "label": "", "ack_requested": false, "epoch": epoch,
 		}))
 	}

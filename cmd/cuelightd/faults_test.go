@@ -42,8 +42,7 @@ func TestBrokerStoppedAndRestarted(t *testing.T) {
 	m := startMosquitto(t)
 	d := startDaemon(t, show{Broker: m.url()})
 	epoch := d.epoch(t)
-	sub := subscribe(t, m.port, "cuelight/#")
-	sub.wait(t, 0, "retained status online", retainedTopic("cuelight/station/wing/status", "online"))
+	sub := watchStation(t, m.port, "fly", "sl")
 
 	oscsend(t, d.oscAddr, "/cuelight/fly/standby_ack", "s", "1")
 	sub.wait(t, 0, "fly standby on MQTT", topicIs("cuelight/channel/fly/state", map[string]any{"state": "standby", "label": "1"}))
@@ -183,8 +182,7 @@ func TestKillDuringStandbyThenRestart(t *testing.T) {
 				port = portNum(t, d.show.MQTTListen)
 			}
 			epoch1 := d.epoch(t)
-			sub := subscribe(t, port, "cuelight/#")
-			sub.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
+			sub := watchStation(t, port, "fly", "sl")
 
 			oscsend(t, d.oscAddr, "/cuelight/fly/standby_ack", "s", "5")
 			oscsend(t, d.oscAddr, "/cuelight/sl/standby", "s", "6")
@@ -217,15 +215,21 @@ func TestKillDuringStandbyThenRestart(t *testing.T) {
 				}
 			}
 			sub2, _ := subscribeWhenUp(t, port, "cuelight/#", "fly off in the new epoch",
-				retainedTopic("cuelight/channel/fly/state", map[string]any{"state": "off", "epoch": epoch2}))
-			sub2.wait(t, 0, "sl off in the new epoch", retainedTopic("cuelight/channel/sl/state", map[string]any{"state": "off", "label": "", "epoch": epoch2}))
-			sub2.wait(t, 0, "online", retainedTopic("cuelight/station/wing/status", "online"))
+				topicIs("cuelight/channel/fly/state", map[string]any{"state": "off", "epoch": epoch2}))
+			sub2.wait(t, 0, "sl off in the new epoch", topicIs("cuelight/channel/sl/state", map[string]any{"state": "off", "label": "", "epoch": epoch2}))
+			sub2.wait(t, 0, "online", topicIs("cuelight/station/wing/status", "online"))
+			// What the broker now holds, retained: the new epoch's states
+			// replaced the standbys of the killed run.
+			late := subscribe(t, port, "cuelight/#")
+			late.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
+			late.wait(t, 0, "retained fly off", retainedTopic("cuelight/channel/fly/state", map[string]any{"state": "off", "label": "", "seq": 0, "epoch": epoch2}))
+			late.wait(t, 0, "retained sl off", retainedTopic("cuelight/channel/sl/state", map[string]any{"state": "off", "label": "", "seq": 0, "epoch": epoch2}))
 			// A barrier: a change made now reaches the subscriber after
 			// anything the restarted station published before it.
 			oscsend(t, d2.oscAddr, "/cuelight/sl/off")
 			oscsend(t, d2.oscAddr, "/cuelight/sl/standby", "s", "7")
 			sub2.wait(t, 0, "sl standby 7", topicIs("cuelight/channel/sl/state", map[string]any{"state": "standby", "label": "7", "seq": 1, "epoch": epoch2}))
-			noGo(t, sub, sub2)
+			noGo(t, sub, sub2, late)
 		})
 	}
 }
@@ -385,8 +389,7 @@ func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
 	} else {
 		port = portNum(t, d.show.MQTTListen)
 	}
-	sub := subscribe(t, port, "cuelight/#")
-	sub.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
+	sub := watchStation(t, port, "fly", "sl")
 	oscsend(t, d.oscAddr, "/cuelight/fly/standby_ack", "s", "7")
 	oscsend(t, d.oscAddr, "/cuelight/sl/standby", "s", "8")
 	sub.wait(t, 0, "sl standby", topicIs("cuelight/channel/sl/state", map[string]any{"state": "standby", "label": "8"}))
@@ -417,12 +420,17 @@ func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
 	// The outputs were halted (the sim board is inside the process: its
 	// log line says so), before the MQTT link closed.
 	halted, _ := d.err.waitLine(t, mark, "outputs halted", func(s string) bool { return strings.Contains(s, "stopping: outputs halted") })
-	d.err.waitLine(t, halted, "MQTT closed after the outputs", func(s string) bool { return strings.Contains(s, "mqtt link closed") })
-	sub.wait(t, 0, "offline", topicIs("cuelight/station/wing/status", "offline"))
+	closed, _ := d.err.waitLine(t, halted, "MQTT closed after the outputs", func(s string) bool { return strings.Contains(s, "mqtt link closed") })
 	if !useMosquitto {
-		d.err.waitLine(t, halted, "the broker child stopped", func(s string) bool { return strings.Contains(s, "embedded broker stopped") })
+		// The embedded broker stops with the station, after the link
+		// closed. Whether a subscriber of that broker still gets the
+		// "offline" is up to the broker's shutdown (mochi may drop what it
+		// has not yet written to a client when it closes), so it is not
+		// asserted here; with Mosquitto it is, below.
+		d.err.waitLine(t, closed, "the broker child stopped after the link", func(s string) bool { return strings.Contains(s, "embedded broker stopped") })
 		return
 	}
+	sub.wait(t, 0, "offline", topicIs("cuelight/station/wing/status", "offline"))
 
 	late := subscribe(t, m.port, "cuelight/station/#")
 	late.wait(t, 0, "retained offline", retainedTopic("cuelight/station/wing/status", "offline"))
@@ -460,8 +468,7 @@ func TestEmbeddedBrokerCrash(t *testing.T) {
 	t.Parallel()
 	d := startDaemon(t, show{})
 	port := portNum(t, d.show.MQTTListen)
-	sub := subscribe(t, port, "cuelight/#")
-	sub.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
+	sub := watchStation(t, port, "fly", "sl")
 	mark := d.err.Len()
 
 	conn, err := net.DialTimeout("tcp", d.show.MQTTListen, patience)
@@ -514,8 +521,7 @@ func TestCommandsForAnotherStation(t *testing.T) {
 	t.Parallel()
 	m := startMosquitto(t) // two stations cannot share a loopback embedded broker
 	d := startDaemon(t, show{Broker: m.url(), Right: true})
-	sub := subscribe(t, m.port, "cuelight/#")
-	sub.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
+	sub := watchStation(t, m.port, "fly", "sl")
 	b := dialBooth(t, d.oscAddr)
 
 	for _, c := range []struct{ address, label string }{
@@ -577,8 +583,7 @@ func TestCommandsForAnotherStation(t *testing.T) {
 func TestOSCErrors(t *testing.T) {
 	t.Parallel()
 	d := startDaemon(t, show{})
-	sub := subscribe(t, portNum(t, d.show.MQTTListen), "cuelight/#")
-	sub.wait(t, 0, "retained online", retainedTopic("cuelight/station/wing/status", "online"))
+	sub := watchStation(t, portNum(t, d.show.MQTTListen), "fly", "sl")
 	epoch := d.epoch(t)
 	b := dialBooth(t, d.oscAddr)
 

@@ -141,6 +141,23 @@ func subscribe(t *testing.T, port int, filter string) *mqttSub {
 		"-q", "1", "-t", filter, "-F", "%r %t %p")}
 }
 
+// watchStation starts a mosquitto_sub on everything under cuelight/ and
+// waits until station wing's connect-time messages have arrived: status
+// online, info, and the state of each channel given, retained (published
+// before the subscription) or not (published after it: the station may
+// still be connecting when the subscription is made). From then on the
+// broker holds them, and a subscriber started later gets them retained.
+func watchStation(t *testing.T, port int, channels ...string) *mqttSub {
+	t.Helper()
+	s := subscribe(t, port, "cuelight/#")
+	s.wait(t, 0, "status online", topicIs("cuelight/station/wing/status", "online"))
+	s.wait(t, 0, "info", topicIs("cuelight/station/wing/info", nil))
+	for _, ch := range channels {
+		s.wait(t, 0, ch+" state", topicIs("cuelight/channel/"+ch+"/state", nil))
+	}
+	return s
+}
+
 // subscribeWhenUp starts mosquitto_sub until one stays connected long
 // enough to print a message matching first (a broker that is restarting
 // refuses connections, and mosquitto_sub then exits).
