@@ -97,7 +97,12 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 			return fmt.Errorf("MQTT: %w", err)
 		}
 		s.link = link
-		if err := link.Start(gctx); err != nil {
+		// Not gctx: the link must outlive the tasks, so that the clean
+		// stop below publishes the final states and "offline" after the
+		// outputs are dark. An early return closes it through linkCtx.
+		linkCtx, stopLink := context.WithCancel(context.Background())
+		defer stopLink()
+		if err := link.Start(linkCtx); err != nil {
 			return fmt.Errorf("MQTT: %w", err)
 		}
 	}
