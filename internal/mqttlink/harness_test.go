@@ -188,7 +188,17 @@ type watcher struct {
 func watch(t *testing.T, addr, filter string) *watcher {
 	t.Helper()
 	w := &watcher{msgs: make(chan msg, 4096)}
+	id := fmt.Sprintf("watch-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	probe := "test-probe/" + id
+	probed := make(chan struct{}, 1)
 	h := func(_ paho.Client, m paho.Message) {
+		if m.Topic() == probe {
+			select {
+			case probed <- struct{}{}:
+			default:
+			}
+			return
+		}
 		select {
 		case w.msgs <- msg{m.Topic(), string(m.Payload()), m.Retained(), m.Qos()}:
 		default:
@@ -196,23 +206,49 @@ func watch(t *testing.T, addr, filter string) *watcher {
 		}
 	}
 	subscribed := make(chan struct{}, 8)
-	o := paho.NewClientOptions().AddBroker(addr).SetClientID(fmt.Sprintf("watch-%s-%d", t.Name(), time.Now().UnixNano())).
+	o := paho.NewClientOptions().AddBroker(addr).SetClientID(id).
 		SetAutoReconnect(true).SetMaxReconnectInterval(time.Second).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).
 		SetDefaultPublishHandler(h).
 		SetOnConnectHandler(func(c paho.Client) {
-			tok := c.Subscribe(filter, 1, h)
-			if tok.WaitTimeout(wait) && tok.Error() == nil {
+			if tok := c.Subscribe(filter, 1, h); tok.WaitTimeout(wait) && tok.Error() == nil {
 				subscribed <- struct{}{}
 			}
 		})
 	w.c = paho.NewClient(o)
 	w.c.Connect()
+	t.Cleanup(func() { w.c.Disconnect(20) })
 	select {
 	case <-subscribed:
 	case <-time.After(wait):
 		t.Fatalf("watcher on %s: not subscribed", addr)
 	}
-	t.Cleanup(func() { w.c.Disconnect(20) })
+
+	// A broker may send the retained messages of a subscription after its
+	// SUBACK (mochi does), so a message published right after could arrive
+	// twice, live and retained. To know they have all been sent, the
+	// watcher subscribes to a probe retained beforehand: one client's
+	// SUBSCRIBEs are handled in order, so when the probe arrives the
+	// retained messages of the first subscription are all in. (mochi
+	// v2.7.9 refuses a SUBSCRIBE whose packet id equals one of its own
+	// in-flight messages to the client, code 0x91, mixing up the two
+	// directions' ids: retried.)
+	send(t, publisher(t, addr), probe, true, "p")
+	deadline := time.Now().Add(wait)
+	for {
+		tok := w.c.Subscribe(probe, 1, h)
+		if tok.WaitTimeout(wait) && tok.Error() == nil && tok.(*paho.SubscribeToken).Result()[probe] < 0x80 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watcher on %s: probe subscription refused", addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-probed:
+	case <-time.After(wait):
+		t.Fatalf("watcher on %s: the retained probe never arrived", addr)
+	}
 	return w
 }
 

@@ -92,9 +92,13 @@ func (m *mosquitto) kill() {
 	m.cmd = nil
 }
 
-// sub runs mosquitto_sub -v on filter and delivers its lines ("topic payload").
+// mosquittoSub runs mosquitto_sub -v on filter (under cuelight/) and
+// delivers its lines ("topic payload"). It returns once mosquitto_sub is
+// subscribed: it waits for a retained probe published before it started.
 func mosquittoSub(t *testing.T, m *mosquitto, filter string) <-chan string {
 	t.Helper()
+	probe := fmt.Sprintf("cuelight/test-probe/%d", time.Now().UnixNano())
+	mosquittoPub(t, m, probe, "p", true)
 	bin := peertest.Need(t, "mosquitto_sub")
 	_, port, _ := net.SplitHostPort(m.addr)
 	cmd := exec.Command(bin, "-h", "127.0.0.1", "-p", port, "-q", "1", "-v", "-t", filter)
@@ -115,6 +119,7 @@ func mosquittoSub(t *testing.T, m *mosquitto, filter string) <-chan string {
 		}
 		close(lines)
 	}()
+	expectLine(t, lines, probe+" p")
 	return lines
 }
 
