@@ -39,11 +39,15 @@ inspect() {
 	done
 	ok "files, modes and owners"
 	[ "$(dpkg-deb -f "$deb" Package)" = cuelight ] || fail "Package is not cuelight"
-	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/cuelight/cuelight.yaml ||
-		fail "/etc/cuelight/cuelight.yaml is not a conffile"
+	# (Whole outputs into variables: grep -q stopping early would make a
+	# pipeline fail under pipefail.)
+	local conffiles control
+	conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
+	[ "$conffiles" = /etc/cuelight/cuelight.yaml ] || fail "conffiles: $conffiles"
 	ok "conffile /etc/cuelight/cuelight.yaml"
+	control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
 	for s in postinst prerm postrm; do
-		dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$s" || fail "no $s"
+		grep -qx "./$s" <<<"$control" || fail "no $s"
 	done
 	ok "maintainer scripts postinst prerm postrm"
 }
@@ -74,8 +78,12 @@ expect_installed() {
 	ok "groups:$groups"
 
 	[ -x /usr/bin/cuelightd ] && [ -x /usr/bin/cuectl ] || fail "binaries missing"
-	/usr/bin/cuectl --help >/dev/null 2>&1 || [ $? -eq 2 ] || fail "cuectl --help"
-	ok "/usr/bin/cuelightd: $(/usr/bin/cuelightd --version)"
+	local dv cv
+	dv=$(/usr/bin/cuelightd --version) || fail "cuelightd --version"
+	cv=$(/usr/bin/cuectl version) || fail "cuectl version"
+	[ "${dv#cuelightd }" = "${cv#cuectl }" ] || fail "versions differ: $dv / $cv"
+	[ "${dv#cuelightd }" != dev ] || fail "cuelightd has no version stamped"
+	ok "$dv, $cv"
 	[ "$(mode_of /etc/cuelight/cuelight.yaml)" = "640 root:cuelight" ] ||
 		fail "show file is $(mode_of /etc/cuelight/cuelight.yaml), want 640 root:cuelight"
 	ok "/etc/cuelight/cuelight.yaml: 640 root:cuelight"
@@ -99,17 +107,22 @@ expect_installed() {
 
 # expect_gone: nothing of the package left but what purge keeps.
 expect_purged() {
-	dpkg-query -W -f='${Status}' cuelight 2>/dev/null | grep -q installed && fail "still known to dpkg"
+	local st
+	st=$(dpkg-query -W -f='${Status}' cuelight 2>/dev/null || true)
+	if [ -n "$st" ] && [ "$st" != "unknown ok not-installed" ]; then fail "dpkg status after purge: $st"; fi
 	local left=()
 	for p in /usr/bin/cuelightd /usr/bin/cuectl /lib/systemd/system/cuelightd.service \
 		/etc/cuelight /var/lib/cuelight /usr/share/doc/cuelight; do
 		if [ -e "$p" ]; then left+=("$p"); fi
 	done
 	[ ${#left[@]} -eq 0 ] || fail "left behind: ${left[*]}"
-	getent passwd cuelight >/dev/null && fail "user cuelight still exists"
-	getent group cuelight >/dev/null && fail "group cuelight still exists"
-	dpkg-statoverride --list | grep -q cuelight && fail "statoverride left"
-	find /etc/systemd/system -name 'cuelightd*' 2>/dev/null | grep -q . && fail "unit symlinks left"
+	if getent passwd cuelight >/dev/null; then fail "user cuelight still exists"; fi
+	if getent group cuelight >/dev/null; then fail "group cuelight still exists"; fi
+	local overrides links
+	overrides=$(dpkg-statoverride --list)
+	if grep -q cuelight <<<"$overrides"; then fail "statoverride left: $overrides"; fi
+	links=$(find /etc/systemd/system -name 'cuelightd*' 2>/dev/null)
+	if [ -n "$links" ]; then fail "unit symlinks left: $links"; fi
 	ok "purged: no files, user, group, statoverride or unit links left"
 	echo "  what remains: $(getent group gpio >/dev/null && echo "group gpio (shared with other software)" || echo nothing)"
 }
@@ -135,6 +148,15 @@ cycle() {
 		echo "cuelight is known to dpkg from an earlier run: purging it first"
 		dpkg -P cuelight >/dev/null
 	fi
+	# Raspberry Pi OS has groups i2c and spi, and the user must join them;
+	# make them for the test where the machine has none.
+	local made=()
+	for g in i2c spi; do
+		if ! getent group "$g" >/dev/null; then
+			groupadd --system "$g"
+			made+=("$g")
+		fi
+	done
 
 	echo "--- install $deb"
 	dpkg -i "$deb"
@@ -155,7 +177,7 @@ cycle() {
 	up=$(upgrade_deb "$deb" "$tmp")
 	dpkg -i "$up"
 	expect_installed "$(dpkg-deb -f "$up" Version)"
-	tail -n1 /etc/cuelight/cuelight.yaml | grep -qx '# edited by check-deb.sh' || fail "upgrade lost the edit to the show file"
+	[ "$(tail -n1 /etc/cuelight/cuelight.yaml)" = '# edited by check-deb.sh' ] || fail "upgrade lost the edit to the show file"
 	ok "upgrade kept the edited show file"
 	[ -e /var/lib/cuelight/state-from-check-deb ] || fail "upgrade lost /var/lib/cuelight"
 	[ "$(id -u cuelight)" = "$uid" ] || fail "upgrade changed the cuelight uid"
@@ -173,6 +195,7 @@ cycle() {
 	echo "--- purge"
 	dpkg -P cuelight
 	expect_purged
+	for g in "${made[@]}"; do groupdel "$g"; done
 }
 
 # systemd_cycle DEB: install, upgrade, remove, purge in a mount namespace
