@@ -120,8 +120,9 @@ type benchPhase struct {
 	max  time.Duration
 
 	ping, goFB, all, button []time.Duration
-	forced                  bool  // GO was refused (go_requires_ack): force_go was used
-	sent                    int64 // load datagrams sent
+	post                    []time.Duration // the press's HTTP request alone
+	forced                  bool            // GO was refused (go_requires_ack): force_go was used
+	sent                    int64           // load datagrams sent
 	took                    time.Duration
 	stats                   *stationStats // counters' growth during the phase
 	lost                    int           // presses with no event
@@ -403,13 +404,14 @@ func (b *benchRun) pressRounds(ctx context.Context, p *benchPhase) error {
 			return err
 		}
 		start := time.Now()
-		b.lastPress = start
 		resp, err := b.http.Do(req)
+		b.lastPress = time.Now() // the board has the press by now
 		if err != nil {
 			return fail(exitUnreachable, "POST %s: %v", url, rootCause(err))
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		p.post = append(p.post, time.Since(start))
 		if resp.StatusCode != http.StatusNoContent {
 			return fail(exitRefused, "POST %s: %s", url, resp.Status)
 		}
@@ -520,6 +522,7 @@ func (b *benchRun) report(phases []benchPhase) int {
 		row(goName, p, p.goFB)
 		row("OSC standby/go/off → feedback (all)", p, p.all)
 		row("button press → MQTT event", p, p.button)
+		row("  the press's HTTP request alone", p, p.post)
 	}
 	fmt.Fprintln(w)
 	for i := range phases {

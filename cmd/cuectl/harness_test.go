@@ -120,8 +120,10 @@ stations:
   demo:
     driver: sim
     debounce: 1ms
+%s
 channels:
   fly:
+    station: demo
     label: Fly rail
     standby_lamp: GPIO17
     go_lamp: GPIO27
@@ -133,15 +135,18 @@ channels:
     go_requires_ack: true
     go_hold: 1m
   sl:
+    station: demo
     standby_lamp: GPIO16
     ack_button: GPIO20
     go_hold: 1m
   sr:
+    station: demo
     standby_lamp: GPIO12
     go_lamp: GPIO13
     ack_button: GPIO19
     go_hold: 1m
   trap:
+    station: demo
     standby_lamp: GPIO26
     ack_button: GPIO21
     go_hold: 1m
@@ -152,6 +157,13 @@ channels:
 // an outside one, and waits until it is ready and has published its
 // state on the broker.
 func startStation(t *testing.T, brokerURL string) *station {
+	t.Helper()
+	return startStationWith(t, brokerURL, "", "")
+}
+
+// startStationWith adds stations and channels to the show file; the
+// station run is always demo.
+func startStationWith(t *testing.T, brokerURL, moreStations, moreChannels string) *station {
 	t.Helper()
 	dir := t.TempDir()
 	s := &station{
@@ -168,17 +180,21 @@ func startStation(t *testing.T, brokerURL string) *station {
 		s.broker = brokerURL
 	}
 	s.config = filepath.Join(dir, "show.yaml")
-	text := fmt.Sprintf(showTemplate, broker, listen, s.osc, s.web)
+	text := fmt.Sprintf(showTemplate, broker, listen, s.osc, s.web, moreStations) + moreChannels
 	if err := os.WriteFile(s.config, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(daemonBin, "--config", s.config, "--log-level", "debug")
+	cmd := exec.Command(daemonBin, "--config", s.config, "--station", "demo", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{}) // closed when cuelightd has exited, with exitErr set
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		close(done)
+	}()
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
@@ -207,8 +223,8 @@ func startStation(t *testing.T, brokerURL string) *station {
 			}
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("cuelightd exited before it was ready: %v\n%s", err, s.log.String())
+		case <-done:
+			t.Fatalf("cuelightd exited before it was ready: %v\n%s", exitErr, s.log.String())
 		default:
 		}
 		if time.Now().After(deadline) {

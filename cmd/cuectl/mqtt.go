@@ -422,6 +422,17 @@ func (v *showView) hasStates(names []string) bool {
 	return true
 }
 
+// statusKnown reports whether the station of every channel in names (which
+// have states) has published its status.
+func (v *showView) statusKnown(names []string) bool {
+	for _, n := range names {
+		if s := v.stations[v.channels[n].state.Station]; s == nil || s.status == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // showComplete reports whether the view holds a state for every channel
 // cuectl knows should exist: the show file's channels, or, without one,
 // those of every station that has announced itself (at least one).

@@ -181,7 +181,7 @@ func render(v *showView, now time.Time, s screen) []string {
 			notes = append([]cell{{"station offline: state may be stale", sgrAlert}}, notes...)
 		}
 		if cv.fault != "" {
-			notes = append(notes, cell{"FAULT " + shortTime(cv.faultAt, now) + ": " + cv.fault, sgrAlert})
+			notes = append(notes, cell{"FAULT at " + strings.TrimSuffix(shortTime(cv.faultAt, now), ".000") + ": " + cv.fault, sgrAlert})
 		}
 		if cv.note != "" {
 			notes = append(notes, cell{cv.note, sgrAlert})

@@ -404,7 +404,9 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 		if err != nil {
 			return c.report(err)
 		}
-		if err := sess.collect(ctx, v, func() bool { return v.hasStates(names) }, nil); err != nil {
+		// The states, and the status of their stations (retained too, in
+		// no particular order), to know whether they are online.
+		if err := sess.collect(ctx, v, func() bool { return v.hasStates(names) && v.statusKnown(names) }, nil); err != nil {
 			return c.report(missingState(sess, v, names, o.timeout))
 		}
 		targets = names
@@ -553,6 +555,11 @@ func missingState(sess *mqttSession, v *showView, names []string, timeout time.D
 			}
 		}
 		return fail(exitUnreachable, "no state for channel %s on broker %s within %s: is its station running and connected to this broker? (cuectl watch)", n, sess.url, timeout)
+	}
+	for _, n := range names {
+		if st := v.channels[n].state.Station; v.station(st).status == "" {
+			return fail(exitUnreachable, "station %s (channel %s) has no status on broker %s: is it running and connected to this broker? (cuectl watch)", st, n, sess.url)
+		}
 	}
 	return fail(exitUnreachable, "no answer from broker %s within %s", sess.url, timeout)
 }

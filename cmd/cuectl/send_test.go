@@ -265,3 +265,31 @@ func TestHelpAndUsage(t *testing.T) {
 	expect(t, ctl(t, "--config", s.config, "--timeout", "10s", "standby", "sl", "3", "--ack"), 0, []string{`^sl: standby "3" \(ack requested\)$`}, nil)
 	expect(t, ctl(t, "--config", s.config, "standby", "--", "sl", "-4"), 0, []string{`^sl: standby "-4"$`}, nil)
 }
+
+// A show with a second station that is not running: its channel is valid
+// in the show file, but nobody answers for it. (Several stations share an
+// outside broker: Mosquitto.)
+func TestOtherStation(t *testing.T) {
+	t.Parallel()
+	s := startStationWith(t, startMosquitto(t), "  far:\n    driver: sim\n", "  spot1:\n    station: far\n    standby_lamp: GPIO17\n")
+	runSteps(t, s, nil, []step{
+		{name: "OSC: a channel of another station", args: []string{"go", "spot1"}, code: 1,
+			stderr: []string{`the station at 127\.0\.0\.1:\d+ sent no feedback for /cuelight/spot1/go: "spot1" is not one of its channels \(fly, sl, sr, trap\); if it is a channel of another station, send to that station \(--osc\)`}},
+		{name: "MQTT: nothing published for it", args: []string{"--mqtt", "--timeout", "1s", "off", "spot1"}, code: 3,
+			stderr: []string{`no state for channel spot1 on broker tcp://127\.0\.0\.1:\d+ within 1s: is its station running and connected to this broker\?`}},
+		{name: "OSC: a pattern over both stations", args: []string{"off", "*"},
+			stdout: []string{`^fly: off$`, `^sl: off$`, `^sr: off$`, `^trap: off$`}},
+	})
+}
+
+// A station that has stopped: Mosquitto keeps its retained "offline", and
+// cuectl says so instead of sending into the void.
+func TestStationOffline(t *testing.T) {
+	t.Parallel()
+	url := startMosquitto(t)
+	s := startStation(t, url)
+	s.stop()
+	expect(t, ctl(t, s.with("--mqtt", "standby", "fly", "1")...), 3, nil,
+		[]string{`station demo \(channel fly\) is offline, as the broker reports: is cuelightd running there and connected to tcp://127\.0\.0\.1:\d+\?`})
+	expect(t, ctl(t, s.with("--mqtt", "--timeout", "1s", "hold")...), 3, nil, []string{`no station is online on broker`})
+}

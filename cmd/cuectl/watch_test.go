@@ -162,6 +162,9 @@ func goldenView(t *testing.T) *showView {
 		ev.Station, ev.Epoch = "sl-wing", epoch
 		msg("channel/"+ev.Channel+"/event", ev, false)
 	}
+	state("trap", "off", "", false, "2025-03-01T20:01:00.000Z", 2, "sl-wing")
+	event(mqttlink.Event{Event: "fault", Channel: "trap", At: "2025-03-01T20:13:40.000Z", Source: "button", Seq: 2,
+		Reason: "trap ack button (GPIO21) held down too long: check it is not jammed or shorted"})
 	state("fly", "standby", "23", true, "2025-03-01T20:14:52.000Z", 7, "sl-wing")
 	state("sl", "standby", "23", true, "2025-03-01T20:14:52.000Z", 4, "sl-wing")
 	event(mqttlink.Event{Event: "standby", Channel: "fly", Label: "23", At: "2025-03-01T20:14:52.000Z", Source: "osc", Seq: 7})
@@ -170,9 +173,6 @@ func goldenView(t *testing.T) *showView {
 	event(mqttlink.Event{Event: "ack", Channel: "sl", Label: "23", At: "2025-03-01T20:14:54.000Z", Source: "button", Seq: 5, AckMS: 2000})
 	state("sr", "go", "22", false, "2025-03-01T20:15:03.000Z", 9, "sl-wing")
 	event(mqttlink.Event{Event: "go", Channel: "sr", Label: "22", At: "2025-03-01T20:15:03.000Z", Source: "osc", Seq: 9, Unwarned: true})
-	state("trap", "off", "", false, "2025-03-01T20:01:00.000Z", 2, "sl-wing")
-	event(mqttlink.Event{Event: "fault", Channel: "trap", At: "2025-03-01T20:13:40.000Z", Source: "button", Seq: 2,
-		Reason: "trap ack button (GPIO21) held down too long: check it is not jammed or shorted"})
 	event(mqttlink.Event{Event: "refused", Channel: "fly", Label: "23", At: "2025-03-01T20:15:04.000Z", Source: "osc", Seq: 7,
 		Reason: "fly needs an acknowledged standby before GO; use force_go to override"})
 	msg("channel/spot1/state", mqttlink.State{Channel: "spot1", Station: "booth-r", State: "lost", Since: "2025-03-01T20:10:00.000Z", Seq: 3, Epoch: "0011223344556677"}, true)
