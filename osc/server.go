@@ -72,19 +72,19 @@ type Options struct {
 // Stats is a snapshot of a server's counters. They only grow, except
 // Pending and Conns.
 type Stats struct {
-	Received     uint64 // packets (datagrams, TCP frames) from allowed sources
-	Malformed    uint64 // packets dropped: undecodable, over a size limit, bad framing
-	Rejected     uint64 // datagrams and connections from sources outside Allow
-	Refused      uint64 // TCP connections over MaxConns
-	Panics       uint64 // handler panics recovered
-	ReplyDropped uint64 // TCP replies dropped because the connection's queue was full
-	Delivered    uint64 // messages delivered to at least one method
-	Unmatched    uint64 // messages that matched no method
-	Scheduled    uint64 // bundles held for a future time tag
-	Late         uint64 // bundles whose time tag had already passed
-	Dropped      uint64 // bundles beyond the horizon or over the pending limit
-	Pending      int    // bundles held now
-	Conns        int    // open TCP connections
+	Received     uint64 `json:"received"`      // packets (datagrams, TCP frames) from allowed sources
+	Malformed    uint64 `json:"malformed"`     // packets dropped: undecodable, over a size limit, bad framing
+	Rejected     uint64 `json:"rejected"`      // datagrams and connections from sources outside Allow
+	Refused      uint64 `json:"refused"`       // TCP connections over MaxConns
+	Panics       uint64 `json:"panics"`        // handler panics recovered
+	ReplyDropped uint64 `json:"reply_dropped"` // TCP replies dropped because the connection's queue was full
+	Delivered    uint64 `json:"delivered"`     // messages delivered to at least one method
+	Unmatched    uint64 `json:"unmatched"`     // messages that matched no method
+	Scheduled    uint64 `json:"scheduled"`     // bundles held for a future time tag
+	Late         uint64 `json:"late"`          // bundles whose time tag had already passed
+	Dropped      uint64 `json:"dropped"`       // bundles beyond the horizon or over the pending limit
+	Pending      int    `json:"pending"`       // bundles held now
+	Conns        int    `json:"conns"`         // open TCP connections
 }
 
 // Server receives OSC over UDP and TCP on one port and dispatches it.
