@@ -432,8 +432,12 @@ func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
 	}
 	sub.wait(t, 0, "offline", topicIs("cuelight/station/wing/status", "offline"))
 
-	late := subscribe(t, m.port, "cuelight/station/#")
+	late := subscribe(t, m.port, "cuelight/#")
 	late.wait(t, 0, "retained offline", retainedTopic("cuelight/station/wing/status", "offline"))
+	// Nothing pending survives the stop: the retained states say off
+	// (the lamps are dark), not the standbys that were running.
+	late.wait(t, 0, "retained fly off", retainedTopic("cuelight/channel/fly/state", map[string]any{"state": "off", "label": ""}))
+	late.wait(t, 0, "retained sl off", retainedTopic("cuelight/channel/sl/state", map[string]any{"state": "off", "label": ""}))
 	// It was the station's own "offline" (a retained QoS 1 publish of 7
 	// bytes) and a clean DISCONNECT, not the broker's Last Will.
 	pub := regexp.MustCompile(`Received PUBLISH from (\S+) \(d0, q1, r1, m\d+, 'cuelight/station/wing/status', \.\.\. \(7 bytes\)\)`)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
@@ -157,6 +158,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	s.halt()
 	s.log.Debug("stopping: outputs halted")
 	if s.link != nil {
+		s.publishFinalStates()
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = s.link.Close(c)
 		cancel()
@@ -171,4 +173,19 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		err = nil
 	}
 	return err
+}
+
+// publishFinalStates reports every channel that was not off as off: the
+// lamps are dark and nothing pending survives the stop (SPEC §6.2, §6.5),
+// so a retained "standby" beside "offline" would tell the booth something
+// the wing no longer shows. Called after the cue loop has ended.
+func (s *Station) publishFinalStates() {
+	now := mqttlink.FormatTime(s.clock.Now())
+	for _, st := range s.States() {
+		if st.State == cues.StateOff.String() {
+			continue
+		}
+		st.State, st.Label, st.AckRequested, st.Since, st.Seq = cues.StateOff.String(), "", false, now, st.Seq+1
+		s.link.PublishState(st)
+	}
 }
