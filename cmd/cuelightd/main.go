@@ -72,10 +72,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	demo := fs.Bool("demo", false, "run the built-in demo show even if a show file exists")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	helpOut := stderr // usage after a mistake goes to stderr; asked-for help to stdout
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			helpOut = stdout
+		}
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, usage, defaultConfig)
+		fs.SetOutput(helpOut)
+		fmt.Fprintf(helpOut, usage, defaultConfig)
 		fs.PrintDefaults()
-		fmt.Fprint(stderr, usageTail)
+		fmt.Fprint(helpOut, usageTail)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
