@@ -77,9 +77,6 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	if code := b.prepare(ctx, *channel); code != exitOK {
 		return code
 	}
-	if b.sess != nil {
-		defer b.sess.close()
-	}
 	phases := []benchPhase{{name: "none"}}
 	if *load > 0 {
 		phases = append(phases, benchPhase{name: strconv.Itoa(*load) + "/s", rate: *load, kind: *loadKind, max: *loadMax})
@@ -105,7 +102,8 @@ type benchRun struct {
 	channel  string
 	pin      string        // its ACK button on the sim board; "" = no button path
 	debounce time.Duration // the station's, from the show file; 0 = unknown
-	sess     *mqttSession
+	broker   string        // the MQTT broker, when the button path runs
+	sess     *mqttSession  // during pressRounds
 	view     *showView
 	notes    []string
 
@@ -189,8 +187,10 @@ func (b *benchRun) prepare(ctx context.Context, channel string) int {
 			}
 			b.notes = append(b.notes, "button path skipped: "+err.Error())
 		} else {
-			b.sess = sess
-			b.view = newShowView(sess.prefix, nil)
+			// Connected only while presses are timed: the MQTT traffic of
+			// the GO cycles must not load cuectl while it times them.
+			b.broker = sess.url
+			sess.close()
 		}
 	}
 	proto := "UDP"
@@ -199,7 +199,7 @@ func (b *benchRun) prepare(ctx context.Context, channel string) int {
 	}
 	fmt.Fprintf(c.stdout, "cuectl bench: station %s (OSC over %s), channel %s", b.t.addr, proto, channel)
 	if b.pin != "" {
-		fmt.Fprintf(c.stdout, ", ACK button %s on the sim board at %s, broker %s", b.pin, o.webAddr(), b.sess.url)
+		fmt.Fprintf(c.stdout, ", ACK button %s on the sim board at %s, broker %s", b.pin, o.webAddr(), b.broker)
 	}
 	fmt.Fprintln(c.stdout)
 	return exitOK
@@ -385,6 +385,14 @@ func (b *benchRun) roundTrip(ctx context.Context, cn *conn, m *osc.Message, ch, 
 
 // pressRounds presses the channel's ACK button and times the event.
 func (b *benchRun) pressRounds(ctx context.Context, p *benchPhase) error {
+	dctx, cancel := context.WithTimeout(ctx, b.o.timeout)
+	sess, err := b.c.dialMQTT(dctx, b.o, false)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	b.sess, b.view = sess, newShowView(sess.prefix, nil)
 	url := "http://" + b.o.webAddr() + "/api/v1/pins/" + b.pin + "/press"
 	for range b.presses {
 		// The last press (of this phase or the one before) must be over.
