@@ -423,11 +423,13 @@ func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
 	closed, _ := d.err.waitLine(t, halted, "MQTT closed after the outputs", func(s string) bool { return strings.Contains(s, "mqtt link closed") })
 	if !useMosquitto {
 		// The embedded broker stops with the station, after the link
-		// closed. Whether a subscriber of that broker still gets the
-		// "offline" is up to the broker's shutdown (mochi may drop what it
-		// has not yet written to a client when it closes), so it is not
-		// asserted here; with Mosquitto it is, below.
+		// closed, and after passing on what it had accepted: a live
+		// subscriber gets "offline" and the final states.
 		d.err.waitLine(t, closed, "the broker child stopped after the link", func(s string) bool { return strings.Contains(s, "embedded broker stopped") })
+		if !cgroup { // a SIGTERM to the child itself may cut it short
+			sub.wait(t, 0, "sl off", topicIs("cuelight/channel/sl/state", map[string]any{"state": "off"}))
+			sub.wait(t, 0, "offline", topicIs("cuelight/station/wing/status", "offline"))
+		}
 		return
 	}
 	sub.wait(t, 0, "offline", topicIs("cuelight/station/wing/status", "offline"))

@@ -105,6 +105,11 @@ func ChildMain() int {
 		case <-time.After(termGrace):
 		}
 	}
+	// mochi's Close disconnects clients at once and drops what it has not
+	// yet written to them; the station's last publishes ("offline", the
+	// final states) were acknowledged just before it stopped us, so give
+	// the write loops a moment to pass them on to subscribers.
+	time.Sleep(closeDrain)
 	done := make(chan struct{})
 	go func() {
 		_ = srv.Close()
@@ -117,6 +122,10 @@ func ChildMain() int {
 	}
 	return 0
 }
+
+// closeDrain is how long the child keeps serving after being told to stop,
+// so that messages already accepted reach their subscribers.
+const closeDrain = 150 * time.Millisecond
 
 // server wraps a mochi server whose Close runs at most once (mochi #426:
 // a second Close panics).
