@@ -21,7 +21,7 @@ type fakeStation struct{ ready bool }
 func (f fakeStation) States() []mqttlink.State {
 	return []mqttlink.State{{Channel: "fly", Station: "demo", State: "standby", Label: "23", AckRequested: true, Seq: 1, Epoch: "e"}}
 }
-func (f fakeStation) Ready() bool           { return f.ready }
+func (f fakeStation) Ready() bool          { return f.ready }
 func (f fakeStation) Stats() station.Stats { return station.Stats{MQTTConnected: true} }
 
 func simBoard(t *testing.T) *sim.Board {
