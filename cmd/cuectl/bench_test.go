@@ -10,7 +10,10 @@ import (
 // speed: the exit status is 0 (targets met) or 1 (not), either is fine.
 func TestBench(t *testing.T) {
 	t.Parallel()
-	s := startStation(t, "")
+	brokers(t, testBench)
+}
+
+func testBench(t *testing.T, s *station) {
 	r := ctl(t, s.with("bench", "-n", "5", "--presses", "2", "--press-every", "150ms", "--load", "2000")...)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d, want 0 or 1\n%s", r.code, r)

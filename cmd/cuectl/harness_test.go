@@ -324,14 +324,13 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%sstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// ctl runs cuectl in-process.
+// ctl runs cuectl in-process, through run as main does.
 func ctl(t *testing.T, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
 	defer cancel()
 	var out, errb bytes.Buffer
-	c := &cli{stdout: &out, stderr: &errb, clock: realClock(), getenv: noEnv}
-	code := c.main(ctx, args)
+	code := run(ctx, args, &out, &errb)
 	return result{code, out.String(), errb.String()}
 }
 
@@ -339,9 +338,10 @@ func noEnv(string) string { return "" }
 
 func realClock() clockwork.Clock { return clockwork.NewRealClock() }
 
-// with prepends the station's show file to args.
+// with prepends the station's show file and a generous --timeout to args
+// (a step that wants a short one gives its own, later: the last wins).
 func (s *station) with(args ...string) []string {
-	return append([]string{"--config", s.config}, args...)
+	return append([]string{"--config", s.config, "--timeout", "20s"}, args...)
 }
 
 // press presses a button on the sim board.

@@ -145,7 +145,7 @@ func TestSendMQTT(t *testing.T) {
 			{name: "call", args: []string{"call", "trap"}, stdout: []string{`^trap: off \(called\)$`}},
 			{name: "unknown channel, from the show file", args: []string{"off", "flyy"}, code: 1,
 				stderr: []string{`no channel "flyy" in this show \(channels: fly, sl, sr, trap\)`}},
-			{name: "unknown channel, from the broker", args: []string{"--config", "", "--mqtt=" + s.broker, "--timeout", "3s", "off", "flyy"}, code: 1,
+			{name: "unknown channel, from the broker", args: []string{"--config", "", "--mqtt=" + s.broker, "--timeout", "5s", "off", "flyy"}, code: 1,
 				stderr: []string{`no channel "flyy" in this show \(channels: fly, sl, sr, trap\) \(did you mean "fly"\?\)`}},
 			{name: "wrong prefix: nobody there", args: []string{"--config", "", "--mqtt=" + s.broker, "--prefix", "elsewhere", "--timeout", "500ms", "hold"}, code: 3,
 				stderr: []string{`no cuelight station has published anything on broker .* under elsewhere/`}},

@@ -22,10 +22,7 @@ func startWatch(t *testing.T, args ...string) (out *syncBuffer, stop func() int)
 	out = &syncBuffer{}
 	errb := &syncBuffer{}
 	done := make(chan int, 1)
-	go func() {
-		c := &cli{stdout: out, stderr: errb, clock: realClock(), getenv: noEnv}
-		done <- c.main(ctx, args)
-	}()
+	go func() { done <- run(ctx, args, out, errb) }()
 	stopped := false
 	stop = func() int {
 		t.Helper()
