@@ -223,10 +223,19 @@ func (t oscTarget) exchange(ctx context.Context, m *osc.Message) (replies []*osc
 	after, err = b.syncStates(ctx)
 	b.Close()
 	if err != nil {
-		return replies, nil, err
+		return replies, nil, stuck(t, err)
 	}
 	more, err := a.untilPong(ctx)
-	return append(replies, more...), after, err
+	return append(replies, more...), after, stuck(t, err)
+}
+
+// stuck explains a timeout after the station has answered a ping: its OSC
+// intake works, its cue loop has not finished the command.
+func stuck(t oscTarget, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fail(exitUnreachable, "the station at %s answers pings but did not finish the command in time: is it overloaded or stuck? (journalctl -u cuelightd; its watchdog restarts a stuck station)", t)
+	}
+	return err
 }
 
 // states returns every channel's state (the sync command).

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cuelight/cuelight/osc"
 )
 
 // step is one cuectl run in a scripted show, or an action between runs.
@@ -193,11 +196,26 @@ func TestUnreachable(t *testing.T) {
 			defer c.Close()
 		}
 	}()
+	// A station whose OSC intake answers pings but whose cue loop never
+	// answers: the osc package's server with only a ping method.
+	d := &osc.Dispatcher{}
+	if err := d.Handle("/cuelight/ping", func(_ *osc.Message, from *osc.Sender) { _ = from.Reply(osc.NewMessage("/cuelight/pong")) }); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := osc.Listen(osc.Options{Listen: "127.0.0.1:0"}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go srv.Serve(ctx)
 	for _, tc := range []struct {
 		name   string
 		args   []string
 		stderr string
 	}{
+		{"a station that answers pings only", []string{"standby", "--timeout", "300ms", "--osc", srv.Addr().String(), "fly"},
+			`the station at 127\.0\.0\.1:\d+ answers pings but did not finish the command in time: is it overloaded or stuck\?`},
 		{"OSC over UDP to a closed port", []string{"standby", "--osc", closedAddr, "fly"}, `nothing listens on 127\.0\.0\.1:\d+ \(connection refused\): is cuelightd running\?`},
 		{"OSC over TCP to a closed port", []string{"off", "--tcp", "--osc", closedAddr, "fly"}, `nothing listens on 127\.0\.0\.1:\d+ \(OSC over TCP\) \(connection refused\)`},
 		{"OSC to a silent port", []string{"sync", "--timeout", "300ms", "--osc", silent.LocalAddr().String()},
