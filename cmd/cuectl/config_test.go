@@ -62,3 +62,26 @@ func TestConfigCheckMatchesDaemon(t *testing.T) {
 		})
 	}
 }
+
+// The installed show file is 0640 root:cuelight: a user outside the group
+// gets the default addresses and a note, not a failure. (Root reads any
+// file, so this can only be observed as another user.)
+func TestUnreadableDefaultConfig(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() == 0 {
+		t.Skip("running as root, which can read any file: run as another user to test an unreadable default show file")
+	}
+	path := filepath.Join(t.TempDir(), "cuelight.yaml")
+	if err := os.WriteFile(path, []byte("show: x\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	c := &cli{stdout: &bytes.Buffer{}, stderr: &errb, clock: realClock(), getenv: noEnv, defaultConfig: path}
+	o := &opts{}
+	if err := c.loadConfig(o); err != nil || o.cfg != nil {
+		t.Fatalf("loadConfig: %v (cfg %v), want the defaults", err, o.cfg)
+	}
+	if !bytes.Contains(errb.Bytes(), []byte("permission denied")) {
+		t.Errorf("no note on stderr: %q", errb.String())
+	}
+}

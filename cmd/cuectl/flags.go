@@ -196,6 +196,12 @@ func (c *cli) loadConfig(o *opts) error {
 		if errors.As(err, &ce) {
 			return fmt.Errorf("the show file has errors (fix them, or give another with --config):\n%s", ce.Error())
 		}
+		if !explicit && errors.Is(err, fs.ErrPermission) {
+			// The installed show file is readable by root and group
+			// cuelight only; anyone else still gets the default addresses.
+			fmt.Fprintf(c.stderr, "cuectl: cannot read %s (permission denied): using the default addresses; join group cuelight or give --config\n", path)
+			return nil
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("no show file %s (give the right path with --config, or --config \"\" for none)", path)
 		}
