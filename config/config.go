@@ -18,6 +18,8 @@
 package config
 
 import (
+	"github.com/cuelight/cuelight/cues"
+
 	"fmt"
 	"net/netip"
 	"slices"
@@ -161,14 +163,7 @@ type Eos struct {
 }
 
 // Patterns are the lamp pattern timings (SPEC §2). Each is positive.
-type Patterns struct {
-	Slow        time.Duration // slow flash period (default 1s)
-	Fast        time.Duration // fast flash period (default 250ms)
-	WinkOn      time.Duration // lost: the lamp is on this long ... (default 150ms)
-	WinkEvery   time.Duration // ... once every WinkEvery (default 2s)
-	Alternate   time.Duration // hold: each lamp's turn (default 500ms)
-	DoubleEvery time.Duration // hold on a one-lamp channel: period of the double blink (default 1s)
-}
+type Patterns = cues.Patterns
 
 // Drivers a Station may use.
 const (

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cuelight/cuelight/cues"
 )
 
 // This file turns the raw file struct into a validated Config: defaults,
@@ -28,22 +30,13 @@ const (
 	DefaultOSCListen     = "0.0.0.0:53100"
 	DefaultWebListen     = "127.0.0.1:8080"
 	DefaultDebounce      = 20 * time.Millisecond
-	DefaultGoHold        = 3 * time.Second
+	DefaultGoHold        = cues.DefaultGoHold
 	DefaultStuckAfter    = 10 * time.Second
-	DefaultCallHold      = 5 * time.Second
+	DefaultCallHold      = cues.DefaultCallHold
 )
 
-// DefaultPatterns returns the SPEC §2 lamp timings.
-func DefaultPatterns() Patterns {
-	return Patterns{
-		Slow:        time.Second,
-		Fast:        250 * time.Millisecond,
-		WinkOn:      150 * time.Millisecond,
-		WinkEvery:   2 * time.Second,
-		Alternate:   500 * time.Millisecond,
-		DoubleEvery: time.Second,
-	}
-}
+// DefaultPatterns returns the SPEC §2 lamp timings (the cue engine's).
+func DefaultPatterns() Patterns { return cues.DefaultPatterns() }
 
 // DefaultAllow is the OSC allow list when osc.allow is not given.
 func DefaultAllow() []netip.Prefix {

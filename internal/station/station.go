@@ -234,10 +234,9 @@ func (s *Station) build() error {
 		}
 		specs = append(specs, spec)
 	}
-	p := s.cfg.Patterns
 	eng, err := cues.New(cues.Options{
 		Channels:         specs,
-		Patterns:         cues.Patterns{Slow: p.Slow, Fast: p.Fast, WinkOn: p.WinkOn, WinkEvery: p.WinkEvery, Alternate: p.Alternate, DoubleEvery: p.DoubleEvery},
+		Patterns:         s.cfg.Patterns,
 		HeartbeatTimeout: s.cfg.OSC.HeartbeatTimeout,
 		Start:            s.started,
 	})
