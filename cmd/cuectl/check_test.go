@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/cuelight/cuelight/internal/testkit"
 )
 
 // runCheck runs cuectl check in-process with the given clock until it
 // ends; the test drives the crew meanwhile.
-func runCheck(t *testing.T, clock clockwork.Clock, args ...string) (out *syncBuffer, wait func() result) {
+func runCheck(t *testing.T, clock clockwork.Clock, args ...string) (out *testkit.SyncBuffer, wait func() result) {
 	t.Helper()
-	out = &syncBuffer{}
-	errb := &syncBuffer{}
+	out = &testkit.SyncBuffer{}
+	errb := &testkit.SyncBuffer{}
 	done := make(chan int, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitFor)
 	go func() {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cuelight/cuelight/internal/testkit"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -56,23 +58,7 @@ func TestMain(m *testing.M) {
 // generous, because the machine may be slow; nothing asserts speed.
 const waitFor = 30 * time.Second
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// testkit.SyncBuffer is a bytes.Buffer safe for a writer and a reader at once.
 
 // freePort returns a port free for both TCP and UDP on 127.0.0.1.
 func freePort(t *testing.T) int {
@@ -101,7 +87,7 @@ type station struct {
 	osc    string // host:port
 	web    string
 	broker string // URL
-	log    *syncBuffer
+	log    *testkit.SyncBuffer
 	stop   func() // SIGTERM, and wait for the exit
 }
 
@@ -170,7 +156,7 @@ func startStationWith(t *testing.T, brokerURL, moreStations, moreChannels string
 		t:   t,
 		osc: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		web: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		log: &syncBuffer{},
+		log: &testkit.SyncBuffer{},
 	}
 	broker, listen := brokerURL, ""
 	if brokerURL == "" {
@@ -273,7 +259,7 @@ func startMosquitto(t *testing.T) string {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log testkit.SyncBuffer
 	cmd := exec.Command(bin, "-c", conf)
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -406,7 +392,7 @@ func (s *station) waitState(state string, channels ...string) {
 }
 
 // waitOutput waits until buf matches every pattern, in order.
-func waitOutput(t *testing.T, buf *syncBuffer, patterns ...string) {
+func waitOutput(t *testing.T, buf *testkit.SyncBuffer, patterns ...string) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for {

@@ -11,16 +11,17 @@ import (
 	"time"
 
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/testkit"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // startWatch runs cuectl watch in-process until the test ends.
-func startWatch(t *testing.T, args ...string) (out *syncBuffer, stop func() int) {
+func startWatch(t *testing.T, args ...string) (out *testkit.SyncBuffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out = &syncBuffer{}
-	errb := &syncBuffer{}
+	out = &testkit.SyncBuffer{}
+	errb := &testkit.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, out, errb) }()
 	stopped := false
@@ -100,7 +101,7 @@ func TestWatchScreen(t *testing.T) {
 	s := startStation(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &testkit.SyncBuffer{}
 	c := &cli{stdout: out, stderr: out, clock: realClock(), getenv: noEnv}
 	o := c.newOpts("watch", "", "", flagsMQTT)
 	o.mqtt, o.timeout = mqttFlag{on: true, url: s.broker}, waitFor

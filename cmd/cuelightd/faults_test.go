@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cuelight/cuelight/internal/testkit"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -448,25 +449,6 @@ func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
 	m.err.waitLine(t, 0, "a clean disconnect of "+id, func(s string) bool { return strings.HasSuffix(s, "Received DISCONNECT from "+id) })
 }
 
-// Truncated MQTT v5 SUBSCRIBE (mochi v2.7.9 #501, see internal/broker's
-// crash test): a CONNECT, then a SUBSCRIBE whose payload ends right after
-// the topic filter, without the options byte.
-var (
-	connectV5 = []byte{
-		0x10, 17, // CONNECT, remaining length
-		0, 4, 'M', 'Q', 'T', 'T', 5, // protocol name, level 5
-		0x02, 0, 60, // clean start, keep-alive 60 s
-		0,                        // properties length
-		0, 4, 'c', 'r', 's', 'h', // client id
-	}
-	truncatedSubscribe = []byte{
-		0x82, 6, // SUBSCRIBE, remaining length
-		0, 1, // packet id
-		0,         // properties length
-		0, 1, 'a', // topic filter "a", and no options byte
-	}
-)
-
 // TestEmbeddedBrokerCrash crashes the station's embedded broker with the
 // packet that makes mochi v2.7.9 panic: the station keeps obeying OSC, the
 // broker comes back, and a new subscriber sees the retained state.
@@ -483,7 +465,7 @@ func TestEmbeddedBrokerCrash(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(patience))
-	if _, err := conn.Write(connectV5); err != nil {
+	if _, err := conn.Write(testkit.ConnectV5); err != nil {
 		t.Fatal(err)
 	}
 	connack := make([]byte, 2)
@@ -493,7 +475,7 @@ func TestEmbeddedBrokerCrash(t *testing.T) {
 	if _, err := io.ReadFull(conn, make([]byte, connack[1])); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Write(truncatedSubscribe); err != nil {
+	if _, err := conn.Write(testkit.TruncatedSubscribe); err != nil {
 		t.Fatal(err)
 	}
 	// The child's panic reaches the station's log.

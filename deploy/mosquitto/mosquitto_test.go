@@ -1,6 +1,8 @@
 package mosquitto
 
 import (
+	"github.com/cuelight/cuelight/internal/testkit"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -12,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ var users = map[string]string{
 type broker struct {
 	addr string // host:port
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testkit.SyncBuffer
 	done chan struct{}
 }
 
@@ -101,7 +102,7 @@ func startBroker(t *testing.T) *broker {
 		if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		b := &broker{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), log: &syncBuffer{}, done: make(chan struct{})}
+		b := &broker{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), log: &testkit.SyncBuffer{}, done: make(chan struct{})}
 		b.cmd = exec.Command(exe, "-c", confFile)
 		b.cmd.Stdout = b.log
 		b.cmd.Stderr = b.log
@@ -402,20 +403,4 @@ func connectPacket(clientID, user, password, willTopic, willPayload string) []by
 	return append(pkt, body...)
 }
 
-// syncBuffer collects the broker's log for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// testkit.SyncBuffer collects the broker's log for failure messages.

@@ -1,13 +1,13 @@
 package gpio_test
 
 import (
-	"bytes"
+	"github.com/cuelight/cuelight/internal/testkit"
+
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,35 +24,19 @@ import (
 
 var t0 = time.Date(2026, 3, 14, 19, 30, 0, 0, time.UTC)
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// testkit.SyncBuffer is a log sink safe for concurrent writes.
 
 // rig is a board on test pins GPIO17, GPIO22, GPIO24 and GPIO27.
 type rig struct {
 	clk  *clockwork.FakeClock
 	pins pins
 	b    *gpio.Board
-	log  *syncBuffer
+	log  *testkit.SyncBuffer
 }
 
 func newRig(t *testing.T, o gpio.Options) *rig {
 	t.Helper()
-	r := &rig{clk: clockwork.NewFakeClockAt(t0), pins: pins{}, log: &syncBuffer{}}
+	r := &rig{clk: clockwork.NewFakeClockAt(t0), pins: pins{}, log: &testkit.SyncBuffer{}}
 	for _, n := range []int{17, 22, 24, 27} {
 		name := fmt.Sprintf("GPIO%d", n)
 		r.pins[name] = newTestPin(t, name, n, r.clk)
@@ -309,7 +293,7 @@ func openButton(b *gpio.Board, pin string) error {
 // and every lookup is nil: the board must say so, not panic.
 func TestRegistryWithoutHardware(t *testing.T) {
 	t.Parallel()
-	log := &syncBuffer{}
+	log := &testkit.SyncBuffer{}
 	b, err := gpio.New(gpio.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		t.Fatal(err)

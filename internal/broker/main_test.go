@@ -7,11 +7,12 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/cuelight/cuelight/internal/testkit"
 )
 
 // The test binary is also the broker child (and, for the parent-death test,
@@ -32,48 +33,6 @@ func TestMain(m *testing.M) {
 // wait is the generous deadline of every wait in these tests: they wait on
 // events, never on speed.
 const wait = 10 * time.Second
-
-// testLogger logs through t until the test ends, then discards.
-func testLogger(t *testing.T) *slog.Logger {
-	h := &tHandler{t: t, mu: new(sync.Mutex), done: new(bool)}
-	t.Cleanup(func() {
-		h.mu.Lock()
-		*h.done = true
-		h.mu.Unlock()
-	})
-	return slog.New(h)
-}
-
-type tHandler struct {
-	t     *testing.T
-	mu    *sync.Mutex
-	done  *bool
-	attrs string
-}
-
-func (h *tHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *tHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Level.String() + " " + r.Message + h.attrs)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !*h.done {
-		h.t.Log(b.String())
-	}
-	return nil
-}
-func (h *tHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	n := *h
-	for _, a := range as {
-		n.attrs += fmt.Sprintf(" %s=%v", a.Key, a.Value)
-	}
-	return &n
-}
-func (h *tHandler) WithGroup(string) slog.Handler { return h }
 
 // startBroker starts a supervised broker child (this test binary) and stops
 // it at the end of the test.
@@ -217,3 +176,6 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// testLogger logs through t until the test ends, then discards.
+func testLogger(t *testing.T) *slog.Logger { return testkit.Logger(t, slog.LevelDebug) }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cuelight/cuelight/internal/testkit"
 )
 
 func TestChildServesPubSub(t *testing.T) {
@@ -34,25 +36,6 @@ func TestChildServesPubSub(t *testing.T) {
 		t.Fatalf("Restarts() = %d before any crash", s.Restarts())
 	}
 }
-
-// truncatedSubscribe is an MQTT v5 CONNECT followed by a SUBSCRIBE whose
-// payload ends right after the topic filter, without the subscription
-// options byte: mochi v2.7.9 indexes past the end of the packet (#501).
-var (
-	connectV5 = []byte{
-		0x10, 17, // CONNECT, remaining length
-		0, 4, 'M', 'Q', 'T', 'T', 5, // protocol name, level 5
-		0x02, 0, 60, // clean start, keep-alive 60 s
-		0,                        // properties length
-		0, 4, 'c', 'r', 's', 'h', // client id
-	}
-	truncatedSubscribe = []byte{
-		0x82, 6, // SUBSCRIBE, remaining length
-		0, 1, // packet id
-		0,         // properties length
-		0, 1, 'a', // topic filter "a" — and no options byte
-	}
-)
 
 func TestTruncatedV5SubscribeKillsChildAndSupervisorRestartsIt(t *testing.T) {
 	t.Parallel()
@@ -81,7 +64,7 @@ func TestTruncatedV5SubscribeKillsChildAndSupervisorRestartsIt(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(wait))
-	if _, err := conn.Write(connectV5); err != nil {
+	if _, err := conn.Write(testkit.ConnectV5); err != nil {
 		t.Fatal(err)
 	}
 	connack := make([]byte, 2)
@@ -92,7 +75,7 @@ func TestTruncatedV5SubscribeKillsChildAndSupervisorRestartsIt(t *testing.T) {
 	if _, err := io.ReadFull(conn, rest); err != nil || rest[1] != 0 {
 		t.Fatalf("CONNACK reason: % x, %v", rest, err)
 	}
-	if _, err := conn.Write(truncatedSubscribe); err != nil {
+	if _, err := conn.Write(testkit.TruncatedSubscribe); err != nil {
 		t.Fatal(err)
 	}
 

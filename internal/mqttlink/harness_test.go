@@ -17,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/cuelight/cuelight/internal/broker"
+	"github.com/cuelight/cuelight/internal/testkit"
 )
 
 // The test binary is also the embedded broker's child process.
@@ -52,46 +53,6 @@ func embedded(t *testing.T) string {
 }
 
 // testLogger logs through t until the test ends.
-func testLogger(t *testing.T) *slog.Logger {
-	h := &tHandler{t: t, mu: new(sync.Mutex), done: new(bool)}
-	t.Cleanup(func() {
-		h.mu.Lock()
-		*h.done = true
-		h.mu.Unlock()
-	})
-	return slog.New(h)
-}
-
-type tHandler struct {
-	t     *testing.T
-	mu    *sync.Mutex
-	done  *bool
-	attrs string
-}
-
-func (h *tHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
-func (h *tHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Level.String() + " " + r.Message + h.attrs)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !*h.done {
-		h.t.Log(b.String())
-	}
-	return nil
-}
-func (h *tHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	n := *h
-	for _, a := range as {
-		n.attrs += fmt.Sprintf(" %s=%v", a.Key, a.Value)
-	}
-	return &n
-}
-func (h *tHandler) WithGroup(string) slog.Handler { return h }
 
 // proxy is a TCP relay between the link and a broker that a test can cut:
 // kill drops every connection abruptly (the broker sees no DISCONNECT, so
@@ -412,3 +373,6 @@ func decode[T any](t *testing.T, m msg) T {
 func cmdNow(id, cmd, label string) string {
 	return cmdAt(id, cmd, t0, fmt.Sprintf(`,"label":%q`, label))
 }
+
+// testLogger logs through t until the test ends, then discards.
+func testLogger(t *testing.T) *slog.Logger { return testkit.Logger(t, slog.LevelInfo) }
