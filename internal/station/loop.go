@@ -160,11 +160,11 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 	case ev.Kind == drivers.Stuck:
 		c.Verb = cues.VerbButtonStuck
 		c.Reason = fmt.Sprintf("%s %s (%s) held down too long: check it is not jammed or shorted", b.channel, strings.ReplaceAll(b.role, "_", " "), ev.Pin)
-	case b.role == "call_button" && ev.Kind == drivers.Press:
+	case b.role == drivers.RoleCallButton && ev.Kind == drivers.Press:
 		c.Verb = cues.VerbCallButton
-	case b.role == "ack_button" && ev.Kind == drivers.Press:
+	case b.role == drivers.RoleAckButton && ev.Kind == drivers.Press:
 		c.Verb = cues.VerbButtonPress
-	case b.role == "ack_button" && ev.Kind == drivers.Release:
+	case b.role == drivers.RoleAckButton && ev.Kind == drivers.Release:
 		c.Verb = cues.VerbButtonRelease
 	default:
 		return

@@ -118,11 +118,9 @@ func New(o Options) (*Station, error) {
 	if o.Config == nil {
 		return nil, errors.New("station: no configuration")
 	}
-	st, ok := o.Config.Station(o.Station)
-	if !ok {
+	if _, ok := o.Config.Station(o.Station); !ok {
 		return nil, fmt.Errorf("station: no station %q in the show file", o.Station)
 	}
-	_ = st
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
 	}
@@ -188,9 +186,9 @@ func (s *Station) build() error {
 			role cues.Role
 			key  string
 		}{
-			{ch.StandbyLamp, cues.StandbyLamp, "standby_lamp"},
-			{ch.GoLamp, cues.GoLamp, "go_lamp"},
-			{ch.CallLamp, cues.CallLamp, "call_lamp"},
+			{ch.StandbyLamp, cues.StandbyLamp, drivers.RoleStandbyLamp},
+			{ch.GoLamp, cues.GoLamp, drivers.RoleGoLamp},
+			{ch.CallLamp, cues.CallLamp, drivers.RoleCallLamp},
 		}
 		for _, l := range lamps {
 			if l.pin.Name == "" {
@@ -207,7 +205,7 @@ func (s *Station) build() error {
 		}
 		spec.HasCallLamp = ch.CallLamp.Name != ""
 		if ch.CallOut.Name != "" {
-			sig, err := s.board.Signal(ch.CallOut.Name, drivers.PinOptions{Channel: ch.Name, Role: "call_out", ActiveLow: ch.CallOut.ActiveLow})
+			sig, err := s.board.Signal(ch.CallOut.Name, drivers.PinOptions{Channel: ch.Name, Role: drivers.RoleCallOut, ActiveLow: ch.CallOut.ActiveLow})
 			if err != nil {
 				return fmt.Errorf("station: channels.%s.call_out: %w", ch.Name, err)
 			}
@@ -217,7 +215,7 @@ func (s *Station) build() error {
 		for _, b := range []struct {
 			pin config.Pin
 			key string
-		}{{ch.AckButton, "ack_button"}, {ch.CallButton, "call_button"}} {
+		}{{ch.AckButton, drivers.RoleAckButton}, {ch.CallButton, drivers.RoleCallButton}} {
 			if b.pin.Name == "" {
 				continue
 			}
