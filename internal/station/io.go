@@ -199,26 +199,35 @@ func brokerUsers(cfg *config.Config) []broker.User {
 	return out
 }
 
-// tlsConfig builds the client TLS settings for an outside broker.
-func tlsConfig(cfg *config.Config) *tls.Config {
+// tlsConfig builds the client TLS settings for an outside broker. A CA
+// or key file that cannot be read is an error: connecting without it
+// would fail later with a far less helpful message (or, for the CA, trust
+// the system roots instead of the show's own).
+func tlsConfig(cfg *config.Config) (*tls.Config, error) {
 	t := cfg.MQTT.TLS
 	if t.CAFile == "" && t.CertFile == "" && !t.InsecureSkipVerify {
-		return nil
+		return nil, nil
 	}
 	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
 	if t.CAFile != "" {
-		if pem, err := os.ReadFile(t.CAFile); err == nil {
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			c.RootCAs = pool
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
 		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+		c.RootCAs = pool
 	}
 	if t.CertFile != "" {
-		if cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err == nil {
-			c.Certificates = []tls.Certificate{cert}
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.cert_file / key_file: %w", err)
 		}
+		c.Certificates = []tls.Certificate{cert}
 	}
-	return c
+	return c, nil
 }
 
 // halt drives every output to its safe state. Idempotent.

@@ -83,11 +83,15 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		brokerURL = "tcp://" + sup.Addr()
 	}
 	if brokerURL != "none" {
+		tlsConf, err := tlsConfig(s.cfg)
+		if err != nil {
+			return fmt.Errorf("MQTT: %w", err)
+		}
 		link, err := mqttlink.New(mqttlink.Options{
 			Broker: brokerURL, Station: s.name, Show: s.cfg.Show,
 			TopicPrefix: s.cfg.MQTT.TopicPrefix,
 			Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
-			TLS:       tlsConfig(s.cfg),
+			TLS:       tlsConf,
 			ClockSkew: s.cfg.MQTT.ClockSkew,
 			Clock:     s.clock,
 			Logger:    s.log.With("part", "mqtt"),
