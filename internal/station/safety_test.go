@@ -13,6 +13,7 @@ import (
 
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/drivers/drivertest"
 	"github.com/cuelight/cuelight/osc"
 )
@@ -210,4 +211,83 @@ func TestWatchdogFedOnlyByTheCueLoop(t *testing.T) {
 	close(stall)
 	r.clk.Advance(time.Second)
 	waitFor(t, "pings again once the loop runs", func() bool { return count() > before })
+}
+
+// gatedBoard holds every lamp write until the test lets it through.
+type gatedBoard struct {
+	*drivertest.Board
+	entered chan string   // a lamp write has started (pin name)
+	release chan struct{} // lets one write finish
+}
+
+type gatedLamp struct {
+	drivers.Lamp
+	b *gatedBoard
+}
+
+func (b *gatedBoard) Lamp(pin string, o drivers.PinOptions) (drivers.Lamp, error) {
+	l, err := b.Board.Lamp(pin, o)
+	return gatedLamp{l, b}, err
+}
+
+func (l gatedLamp) Set(v float64) error {
+	l.b.entered <- l.Name()
+	<-l.b.release
+	return l.Lamp.Set(v)
+}
+
+// SPEC §3: feedback goes out only once the lamp outputs have been written.
+// While the lamp write is held, no reply may reach the sender.
+func TestFeedbackAfterLampWritten(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse(strings.NewReader(safetyShow), "safety.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clockwork.NewFakeClockAt(t0)
+	board := &gatedBoard{Board: drivertest.NewBoard(clk), entered: make(chan string, 16), release: make(chan struct{})}
+	st, err := New(Options{Config: cfg, Station: "wing", Board: board, Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OSCListen: "127.0.0.1:0", MQTTBroker: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx, nil) }()
+	defer func() { cancel(); close(board.release); <-done }()
+	waitFor(t, "station ready", st.Ready)
+	c, err := osc.DialUDP(st.OSCAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	if err := c.Send(osc.NewMessage("/cuelight/sl/standby", osc.String("1"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case pin := <-board.entered:
+		if pin != "GPIO16" {
+			t.Fatalf("write to %s, want GPIO16", pin)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the standby never reached the lamp")
+	}
+	// The write is held: a reply now would have overtaken it. (A slow
+	// machine can only hide a bug here, never invent one.)
+	early, cancelEarly := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	if p, err := c.Receive(early); err == nil {
+		t.Errorf("reply %v arrived before the lamp was written", p)
+	}
+	cancelEarly()
+	board.release <- struct{}{}
+	got, cancelGot := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelGot()
+	p, err := c.Receive(got)
+	if err != nil {
+		t.Fatalf("no reply after the lamp was written: %v", err)
+	}
+	if m := p.(*osc.Message); m.Address != "/cuelight/state/sl/standby" {
+		t.Errorf("reply %v", m)
+	}
 }
