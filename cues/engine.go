@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrInvalidOptions is returned (wrapped) by New and Patterns.Validate when
@@ -46,9 +48,21 @@ const (
 	ReasonUnknownChannel = "unknown channel"
 	ReasonNoChannel      = "command needs a channel"
 	ReasonUnknownVerb    = "unknown command"
-	ReasonBrightness     = "brightness must be between 0 and 1"
+	ReasonBrightness     = "brightness must be above 0 and at most 1: a dark lamp must never mean GO"
 	ReasonCueLabel       = "cue go needs a cue label"
+	ReasonTooFarAhead    = "scheduled more than 10s ahead: send it closer to its time"
 )
+
+// DefaultMinBrightness is the dimmest a lit lamp shows when a station sets
+// no minimum: a lamp is never so dim that a state reads as dark.
+const DefaultMinBrightness = 0.1
+
+// MaxScheduleAhead is how far in the future a command may be scheduled
+// (an OSC bundle's time tag); further ahead it is refused.
+const MaxScheduleAhead = 10 * time.Second
+
+// MaxLabelBytes is the longest cue label, in bytes of UTF-8.
+const MaxLabelBytes = 64
 
 // ChannelSpec is the part of a channel's configuration the engine needs.
 type ChannelSpec struct {
@@ -68,6 +82,10 @@ type Options struct {
 	Channels         []ChannelSpec // this station's channels, in configuration order
 	Patterns         Patterns      // lamp timings; zero fields take defaults
 	HeartbeatTimeout time.Duration // 0: no booth heartbeat required (Link() is "none")
+	// MinBrightness is the dimmest level a lit lamp shows, whatever the
+	// brightness commands asked for: above 0, at most 1; 0 means
+	// DefaultMinBrightness.
+	MinBrightness float64
 	// Start is the phase origin of every lamp pattern and the instant from
 	// which booth silence is counted. Required: normally the station's
 	// start-up time from its clock.
@@ -183,6 +201,11 @@ type Engine struct {
 	lost  bool
 	held  bool
 
+	minBright float64 // the dimmest lit level
+
+	sched    []scheduled // commands held for a future time, in order of due time then arrival
+	schedSeq uint64      // arrival order of scheduled commands
+
 	goDue   time.Time // earliest goUntil of any channel in go; zero = none
 	goDueCh int       // the channel of goDue
 	goDueOK bool      // goDue is up to date
@@ -235,7 +258,14 @@ func New(opts Options) (*Engine, error) {
 	if err := opts.Patterns.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.MinBrightness == 0 {
+		opts.MinBrightness = DefaultMinBrightness
+	}
+	if !(opts.MinBrightness > 0 && opts.MinBrightness <= 1) {
+		return nil, fmt.Errorf("%w: minimum brightness %g must be above 0 and at most 1", ErrInvalidOptions, opts.MinBrightness)
+	}
 	e := &Engine{
+		minBright: opts.MinBrightness,
 		ch:    make([]channel, len(opts.Channels)),
 		idx:   make(map[string]int, len(opts.Channels)),
 		pat:   opts.Patterns.withDefaults(),
@@ -332,18 +362,31 @@ func (e *Engine) Apply(now time.Time, c Command) Result {
 			e.restore(now, &c)
 		}
 	}
+	if c.HasLabel {
+		if err := CheckLabel(c.Label); err != nil {
+			e.refuseLabel(now, &c, err)
+			return e.res
+		}
+	}
+	e.command(now, &c)
+	return e.res
+}
+
+// command carries out c at now: the part of Apply after timers and the
+// booth link, shared with scheduled commands.
+func (e *Engine) command(now time.Time, c *Command) {
 	switch c.Verb {
 	case VerbHold:
-		e.hold(now, &c)
+		e.hold(now, c)
 	case VerbRelease:
-		e.release(now, &c)
+		e.release(now, c)
 	case VerbGoCue:
-		e.goCue(now, &c)
+		e.goCue(now, c)
 	case VerbHeartbeat:
-		// Heard above; nothing more.
+		// Heard in Apply; nothing more.
 	default:
 		if c.Verb == 0 || c.Verb > VerbButtonStuck {
-			e.refuse(-1, c.Channel, ReasonUnknownVerb, now, &c)
+			e.refuse(-1, c.Channel, ReasonUnknownVerb, now, c)
 			break
 		}
 		i, ok := e.idx[c.Channel]
@@ -352,13 +395,49 @@ func (e *Engine) Apply(now time.Time, c Command) Result {
 			if c.Channel == "" {
 				reason = ReasonNoChannel
 			}
-			e.refuse(-1, c.Channel, reason, now, &c)
+			e.refuse(-1, c.Channel, reason, now, c)
 			break
 		}
 		e.res.Touched = append(e.res.Touched, e.ch[i].spec.Name)
-		e.channelVerb(i, now, &c)
+		e.channelVerb(i, now, c)
 	}
-	return e.res
+}
+
+// refuseLabel refuses a command whose label breaks the label rule. The
+// refusal names the problem; the bad label itself is not echoed.
+func (e *Engine) refuseLabel(now time.Time, c *Command, err error) {
+	bad := *c
+	bad.Label, bad.HasLabel = "", false
+	i, ok := e.idx[c.Channel]
+	if !ok || isShowWide(c.Verb) {
+		i = -1
+	}
+	e.refuse(i, c.Channel, err.Error(), now, &bad)
+	if i >= 0 {
+		e.res.Touched = append(e.res.Touched, c.Channel)
+	}
+}
+
+func isShowWide(v Verb) bool {
+	return v == VerbHold || v == VerbRelease || v == VerbGoCue || v == VerbHeartbeat
+}
+
+// CheckLabel reports why label cannot be a cue label, or nil: a label is at
+// most MaxLabelBytes bytes of valid UTF-8 with no control characters. A
+// label that breaks the rule is refused, never cut or emptied.
+func CheckLabel(label string) error {
+	if len(label) > MaxLabelBytes {
+		return fmt.Errorf("cue label is %d bytes long; at most %d bytes are allowed", len(label), MaxLabelBytes)
+	}
+	if !utf8.ValidString(label) {
+		return errors.New("cue label is not valid UTF-8 text")
+	}
+	for _, r := range label {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("cue label contains the control character %U; use plain text", r)
+		}
+	}
+	return nil
 }
 
 // Advance fires every timer due at or before now: go_hold expiry (go →
@@ -447,8 +526,9 @@ func (e *Engine) updateGoDue() {
 	e.goDueOK = true
 }
 
-// runTimers fires every timer due at or before now, earliest first; a
-// go_hold expiry fires before a link loss due at the same instant.
+// runTimers fires every timer due at or before now, earliest first; at
+// the same instant a go_hold expiry fires first, then a link loss, then
+// scheduled commands (so a link lost at a command's due time drops it).
 func (e *Engine) runTimers(now time.Time) {
 	for {
 		if !e.goDueOK {
@@ -457,14 +537,19 @@ func (e *Engine) runTimers(now time.Time) {
 		hbDue := e.heartbeatDue()
 		goReady := !e.goDue.IsZero() && !e.goDue.After(now)
 		hbReady := !hbDue.IsZero() && !hbDue.After(now)
+		schedReady := len(e.sched) > 0 && !e.sched[0].due.After(now)
 		switch {
-		case goReady && (!hbReady || !hbDue.Before(e.goDue)):
+		case goReady && (!hbReady || !hbDue.Before(e.goDue)) && (!schedReady || !e.sched[0].due.Before(e.goDue)):
 			i, at := e.goDueCh, e.goDue
 			label := e.ch[i].cs.Label
 			e.change(i, at, StateOff, "", false)
 			e.event(i, EventOff, label, at, SourceTimer, "")
-		case hbReady:
+		case hbReady && (!schedReady || !e.sched[0].due.Before(hbDue)):
 			e.loseLink(hbDue)
+		case schedReady:
+			s := e.sched[0]
+			e.sched = e.sched[1:]
+			e.command(s.due, &s.c)
 		default:
 			return
 		}
@@ -474,6 +559,7 @@ func (e *Engine) runTimers(now time.Time) {
 // loseLink moves every channel to lost at time at: pending standbys,
 // GOs, calls and the hold latch are dropped.
 func (e *Engine) loseLink(at time.Time) {
+	e.dropScheduled(at, ReasonLost)
 	e.lost = true
 	e.held = false
 	for i := range e.ch {
@@ -502,6 +588,7 @@ func (e *Engine) hold(now time.Time, c *Command) {
 		return
 	}
 	e.touchAll()
+	e.dropScheduled(now, ReasonHold)
 	e.held = true
 	for i := range e.ch {
 		e.change(i, now, StateHold, "", false)
@@ -678,7 +765,7 @@ func (e *Engine) call(i int, now time.Time, c *Command) {
 }
 
 func (e *Engine) brightness(i int, now time.Time, c *Command) {
-	if !(c.Value >= 0 && c.Value <= 1) { // NaN too
+	if !(c.Value > 0 && c.Value <= 1) { // NaN too
 		e.refuse(i, e.ch[i].spec.Name, ReasonBrightness, now, c)
 		return
 	}
@@ -734,7 +821,7 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 	lit := e.litAt(now.Sub(e.start))
 	level := func(ch *channel, p Pattern) float64 {
 		if lit[p] {
-			return ch.bright
+			return max(ch.bright, e.minBright)
 		}
 		return 0
 	}
@@ -768,7 +855,7 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 // level changes or a timer is due (go_hold, call_hold, heartbeat), so the
 // station can sleep until then; now itself if a timer is already overdue;
 // and the zero time when nothing will ever change without a command. A
-// lamp at brightness 0 never changes and is not counted.
+// scheduled command counts as a timer.
 func (e *Engine) NextChange(now time.Time) time.Time {
 	var best time.Time
 	consider := func(t time.Time) {
@@ -787,14 +874,12 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 	}
 	for i := range e.ch {
 		ch := &e.ch[i]
-		if ch.bright > 0 {
-			sp, gp := ch.lampPatterns()
-			if sp > PatternSteady {
-				consider(next(sp))
-			}
-			if ch.spec.Lamps == 2 && gp > PatternSteady {
-				consider(next(gp))
-			}
+		sp, gp := ch.lampPatterns()
+		if sp > PatternSteady {
+			consider(next(sp))
+		}
+		if ch.spec.Lamps == 2 && gp > PatternSteady {
+			consider(next(gp))
 		}
 		if ch.cs.State == StateGo {
 			consider(ch.goUntil)
@@ -803,7 +888,7 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 			if ch.spec.HasCallOut {
 				consider(ch.callUntil)
 			}
-			if ch.spec.HasCallLamp && ch.bright > 0 {
+			if ch.spec.HasCallLamp {
 				// The call lamp flashes until callUntil, then goes dark: a
 				// change only if it is lit then.
 				if n := next(PatternFast); n.Before(ch.callUntil) {
@@ -816,6 +901,9 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 	}
 	if hb := e.heartbeatDue(); !hb.IsZero() {
 		consider(hb)
+	}
+	if len(e.sched) > 0 {
+		consider(e.sched[0].due)
 	}
 	if !best.IsZero() && best.Before(now) {
 		return now

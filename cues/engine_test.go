@@ -2,6 +2,7 @@ package cues
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -184,12 +185,45 @@ func TestBrightness(t *testing.T) {
 	if got := level(t, e, now, "sr", GoLamp); got != 0.5 {
 		t.Errorf("sr go lamp %g, want 0.5", got)
 	}
-	e.Apply(now, bright("sr", 0))
-	if got := level(t, e, now, "sr", GoLamp); got != 0 {
-		t.Errorf("sr go lamp at brightness 0: %g, want 0", got)
+	// Brightness 0 is refused: a GO must never show on a dark lamp.
+	res := e.Apply(now, bright("sr", 0))
+	if len(res.Refused) != 1 || res.Refused[0].Reason != ReasonBrightness {
+		t.Errorf("brightness 0: refused %+v, want one refusal %q", res.Refused, ReasonBrightness)
+	}
+	if got := level(t, e, now, "sr", GoLamp); got != 0.5 {
+		t.Errorf("sr go lamp after a refused brightness 0: %g, want 0.5 (unchanged)", got)
+	}
+	// Below the minimum brightness a lit lamp shows the minimum.
+	e.Apply(now, bright("sr", 0.01))
+	if got := level(t, e, now, "sr", GoLamp); got != DefaultMinBrightness {
+		t.Errorf("sr go lamp at brightness 0.01: %g, want the minimum %g", got, DefaultMinBrightness)
 	}
 	if cs := mustState(t, e, "sr"); cs.State != StateGo {
-		t.Errorf("sr is %s after brightness 0, want go", cs.State)
+		t.Errorf("sr is %s after brightness commands, want go", cs.State)
+	}
+}
+
+// TestMinBrightness checks the station's floor: no lit lamp below it, a
+// dark lamp stays dark, and an invalid floor is refused by New.
+func TestMinBrightness(t *testing.T) {
+	t.Parallel()
+	e, err := New(Options{Channels: testShow(), Start: t0, MinBrightness: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(10 * time.Second)
+	e.Apply(now, bright("sr", 0.05))
+	e.Apply(now, osc(VerbGo, "sr", "7"))
+	if got := level(t, e, now, "sr", GoLamp); got != 0.3 {
+		t.Errorf("go lamp at brightness 0.05 with floor 0.3: %g, want 0.3", got)
+	}
+	if got := level(t, e, now, "sr", StandbyLamp); got != 0 {
+		t.Errorf("dark standby lamp shows %g, want 0", got)
+	}
+	for _, bad := range []float64{-0.1, 1.5, math.NaN()} {
+		if _, err := New(Options{Channels: testShow(), Start: t0, MinBrightness: bad}); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("MinBrightness %g: err %v, want ErrInvalidOptions", bad, err)
+		}
 	}
 }
 
@@ -530,8 +564,8 @@ func TestNothingPendingAfterLost(t *testing.T) {
 	}
 	// Not from the booth, so the deadline stays: a GO and a call still
 	// running at the loss.
-	e.Apply(now.Add(4*time.Second), mqtt(VerbGo, "sl", "2"))
-	e.Apply(now.Add(4*time.Second), mqtt(VerbCall, "trap"))
+	e.Apply(now.Add(4*time.Second), inner(VerbGo, "sl", "2"))
+	e.Apply(now.Add(4*time.Second), inner(VerbCall, "trap"))
 	lostAt := now.Add(hb)
 	if cs := mustState(t, e, "sl"); cs.State != StateGo {
 		t.Fatalf("sl is %s before the loss, want go", cs.State)
@@ -703,7 +737,7 @@ func TestNextChange(t *testing.T) {
 		{name: "go_hold on a two-lamp channel", steps: []step{doAfter(1100*ms, osc(VerbGo, "sr", "1"))}, at: 1100 * ms, want: 4100 * ms},
 		{name: "fast flash edge of a one-lamp go", steps: []step{doAfter(1100*ms, osc(VerbGo, "sl", "1"))}, at: 1100 * ms, want: 1125 * ms},
 		{name: "overdue timer is now", steps: []step{doAfter(time.Second, osc(VerbGo, "sr", "1"))}, at: 10 * time.Second, want: 10 * time.Second},
-		{name: "brightness 0 hides the flash", steps: []step{doAfter(time.Second, osc(VerbStandbyAck, "sr", "1")), do(bright("sr", 0))}, at: 1200 * ms, want: -1},
+		{name: "brightness 0 is refused and the flash goes on", steps: []step{doAfter(time.Second, osc(VerbStandbyAck, "sr", "1")), do(bright("sr", 0))}, at: 1200 * ms, want: 1500 * ms},
 		{name: "call out ends", steps: []step{doAfter(time.Second, osc(VerbCall, "trap"))}, at: time.Second, want: 6 * time.Second},
 		{name: "call lamp edge", steps: []step{doAfter(time.Second, osc(VerbCall, "fly"))}, at: 1010 * ms, want: 1125 * ms},
 		{name: "hold alternation", steps: []step{doAfter(time.Second, osc(VerbHold, ""))}, at: 1001 * ms, want: 1120 * ms},

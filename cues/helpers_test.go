@@ -46,10 +46,20 @@ func osc(v Verb, ch string, label ...string) Command {
 	return c
 }
 
-// mqtt builds a command from MQTT: not from the booth.
+// mqtt builds a command as the station builds it for a valid MQTT command:
+// from the booth, like OSC (docs/protocol.md §6.3: cuectl, the desk page and
+// a gateway reach a station through MQTT).
 func mqtt(v Verb, ch string, label ...string) Command {
 	c := osc(v, ch, label...)
-	c.Source, c.FromBooth = SourceMQTT, false
+	c.Source = SourceMQTT
+	return c
+}
+
+// inner builds a command that is not "the booth heard": what a scheduled
+// command is at its due time.
+func inner(v Verb, ch string, label ...string) Command {
+	c := osc(v, ch, label...)
+	c.FromBooth = false
 	return c
 }
 
