@@ -266,12 +266,12 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		minBright: opts.MinBrightness,
-		ch:    make([]channel, len(opts.Channels)),
-		idx:   make(map[string]int, len(opts.Channels)),
-		pat:   opts.Patterns.withDefaults(),
-		start: opts.Start,
-		hb:    opts.HeartbeatTimeout,
-		heard: opts.Start,
+		ch:        make([]channel, len(opts.Channels)),
+		idx:       make(map[string]int, len(opts.Channels)),
+		pat:       opts.Patterns.withDefaults(),
+		start:     opts.Start,
+		hb:        opts.HeartbeatTimeout,
+		heard:     opts.Start,
 	}
 	for p := range e.shape {
 		e.shape[p], _ = e.pat.shape(Pattern(p))
