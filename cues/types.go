@@ -139,6 +139,28 @@ func ParseVerb(name string) (Verb, error) {
 	return 0, fmt.Errorf("%w: verb %q", ErrUnknownName, name)
 }
 
+// ParseCommandVerb parses the name of a verb that a remote may send: the
+// per-channel verbs (standby, standby_ack, go, force_go, off, ack, call,
+// brightness) and the show-wide hold and release. It is the one verb table
+// of the OSC addresses, the MQTT "cmd" field and cuectl. The engine's inner
+// verbs (go_cue, heartbeat, the button verbs) are not commands and give an
+// error wrapping ErrUnknownName.
+func ParseCommandVerb(name string) (Verb, error) {
+	v, err := ParseVerb(name)
+	if err != nil || v > VerbRelease {
+		return 0, fmt.Errorf("%w: command %q: use standby, standby_ack, go, force_go, off, ack, call, brightness, hold or release", ErrUnknownName, name)
+	}
+	return v, nil
+}
+
+// IsChannelVerb reports whether v is a command for one channel (standby,
+// standby_ack, go, force_go, off, ack, call, brightness).
+func (v Verb) IsChannelVerb() bool { return v >= VerbStandby && v <= VerbBrightness }
+
+// TakesLabel reports whether v carries a cue label: standby, standby_ack,
+// go and force_go.
+func (v Verb) TakesLabel() bool { return v >= VerbStandby && v <= VerbForceGo }
+
 // Source says where a command came from. It is carried into events
 // (SPEC §4 "source"); the engine does not otherwise care.
 type Source uint8

@@ -111,3 +111,29 @@ func TestJSONNames(t *testing.T) {
 		t.Errorf("unknown cmd: error %v, want ErrUnknownName", err)
 	}
 }
+
+// TestParseCommandVerb checks the one verb table shared by OSC, MQTT and
+// cuectl: the remote verbs parse, the engine's inner verbs do not.
+func TestParseCommandVerb(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"standby", "standby_ack", "go", "force_go", "off", "ack", "call", "brightness", "hold", "release"} {
+		v, err := ParseCommandVerb(name)
+		if err != nil || v.String() != name {
+			t.Errorf("ParseCommandVerb(%q) = %v, %v", name, v, err)
+		}
+		if got, want := v.IsChannelVerb(), name != "hold" && name != "release"; got != want {
+			t.Errorf("%s.IsChannelVerb() = %v, want %v", name, got, want)
+		}
+	}
+	for _, name := range []string{"", "go_cue", "heartbeat", "button_press", "button_release", "call_button", "button_stuck", "GO", "*go"} {
+		if _, err := ParseCommandVerb(name); !errors.Is(err, ErrUnknownName) {
+			t.Errorf("ParseCommandVerb(%q): err %v, want ErrUnknownName", name, err)
+		}
+	}
+	for v := VerbStandby; v <= VerbButtonStuck; v++ {
+		want := v == VerbStandby || v == VerbStandbyAck || v == VerbGo || v == VerbForceGo
+		if v.TakesLabel() != want {
+			t.Errorf("%s.TakesLabel() = %v, want %v", v, v.TakesLabel(), want)
+		}
+	}
+}

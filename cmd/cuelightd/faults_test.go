@@ -299,8 +299,8 @@ func TestMalformedFloodThenGo(t *testing.T) {
 	if st.OSC.Malformed != total {
 		t.Errorf("stats count %d malformed, want %d", st.OSC.Malformed, total)
 	}
-	if st.OSC.Received != total+1 || st.OSC.Delivered != 1 {
-		t.Errorf("stats: received %d, delivered %d; want %d and 1", st.OSC.Received, st.OSC.Delivered, total+1)
+	if st.OSC.Received != total+1 || st.OSCCommands != 1 {
+		t.Errorf("stats: received %d, commands %d; want %d and 1", st.OSC.Received, st.OSCCommands, total+1)
 	}
 }
 

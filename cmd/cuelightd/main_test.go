@@ -615,6 +615,7 @@ type statsJSON struct {
 		Rejected  uint64 `json:"rejected"`
 		Delivered uint64 `json:"delivered"`
 	} `json:"osc"`
+	OSCCommands    int64 `json:"osc_commands"`
 	OSCDropped     int64 `json:"osc_dropped"`
 	MQTTConnected  bool  `json:"mqtt_connected"`
 	BrokerRestarts int   `json:"broker_restarts"`

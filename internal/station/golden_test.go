@@ -223,6 +223,8 @@ func (h *harness) step(line string) {
 		}
 		h.advanceTo(h.clk.Now().Add(20 * time.Millisecond))
 		h.waitButtons(before + 1)
+	case "mqtt":
+		h.sendMQTT(rest)
 	case "tick":
 		d, err := time.ParseDuration(rest)
 		if err != nil {
@@ -274,6 +276,25 @@ func (h *harness) sendOSC(spec string) {
 		h.t.Fatal(err)
 	}
 	h.barrier(true)
+}
+
+// sendMQTT publishes "<topic> <json>" to the broker as an outside client
+// would (NOW in the JSON is the fake clock's time) and waits until the
+// station has published at least one event more: every MQTT step of a
+// script must cause one (a command, a refusal or a rejection).
+func (h *harness) sendMQTT(spec string) {
+	h.t.Helper()
+	topic, payload, ok := strings.Cut(spec, " ")
+	if !ok {
+		h.t.Fatalf("mqtt step %q: want <topic> <json>", spec)
+	}
+	payload = strings.ReplaceAll(payload, "NOW", h.clk.Now().UTC().Format(time.RFC3339Nano))
+	before := h.st.eventsOut.Load()
+	if err := h.broker.Publish(topic, []byte(payload), false, 1); err != nil {
+		h.t.Fatal(err)
+	}
+	waitFor(h.t, "the MQTT command's event", func() bool { return h.st.eventsOut.Load() > before })
+	h.onLoop(func() {})
 }
 
 // barrier sends /cuelight/sync from a second socket and waits for its

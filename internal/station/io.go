@@ -15,30 +15,11 @@ import (
 	"github.com/cuelight/cuelight/osc"
 )
 
-// dispatcher registers the literal method addresses of the show (SPEC §3)
-// for every channel of every station, so that OSC pattern matching is the
-// osc package's, and sends everything else (comma lists, cue labels in the
-// address, Eos output, unknown addresses) through the router as it came.
-// Handlers run on the OSC server's one ordered loop.
+// dispatcher sends every message through the router, on the OSC server's
+// one ordered loop. The router, not the dispatcher's pattern matching, reads
+// addresses: only the channel part may be a pattern (see route.go).
 func (s *Station) dispatcher() *osc.Dispatcher {
 	d := &osc.Dispatcher{}
-	method := func(addr string) {
-		_ = d.Handle(addr, func(m *osc.Message, from *osc.Sender) {
-			if addr == "/cuelight/cue/go" && m.Address != addr {
-				return // only a literal /cuelight/cue/go carries a label argument
-			}
-			s.scratchMsg = osc.Message{Address: addr, Args: m.Args}
-			s.deliver(m.Address, s.router.route(&s.scratchMsg), from)
-		})
-	}
-	for _, a := range []string{"/cuelight/ping", "/cuelight/sync", "/cuelight/heartbeat", "/cuelight/all/hold", "/cuelight/all/release", "/cuelight/cue/go"} {
-		method(a)
-	}
-	for _, ch := range s.router.all {
-		for _, v := range channelVerbs {
-			method("/cuelight/" + ch + "/" + v.name)
-		}
-	}
 	d.SetFallback(func(m *osc.Message, from *osc.Sender) {
 		s.deliver(m.Address, s.router.route(m), from)
 	})
@@ -56,13 +37,19 @@ func (s *Station) deliver(address string, r route, from *osc.Sender) {
 	}
 	switch r.kind {
 	case routeIgnore, routeElsewhere:
+		s.ignored.Add(1)
 		return
+	case routeError:
+		s.routeErrors.Add(1)
 	case routePing:
 		s.reply(back, osc.NewMessage("/cuelight/pong"))
 		r = route{kind: routeCommands, cmds: []cues.Command{{Verb: cues.VerbHeartbeat, Source: cues.SourceOSC, FromBooth: true}}}
 	}
 	select {
 	case s.oscIn <- request{address: address, r: r, from: back}:
+		if r.kind != routeError {
+			s.routed.Add(1)
+		}
 	default:
 		s.dropped.Add(1)
 		if ok, n := s.errLog.allow(s.clock.Now()); ok {
@@ -117,34 +104,12 @@ func (s *Station) replyError(from *osc.Sender, address, reason string) {
 	s.reply(from, osc.NewMessage("/cuelight/error", osc.String(address), osc.String(reason)))
 }
 
-// labelArg returns the cue label: only a string argument is a label
-// (SPEC §3 "Arguments").
-func labelArg(m *osc.Message) (string, bool) {
-	for _, a := range m.Args {
-		if v, ok := a.String(); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // numberArg returns the single numeric argument (brightness).
 func numberArg(m *osc.Message) (float64, bool) {
 	if len(m.Args) != 1 {
 		return 0, false
 	}
 	return m.Args[0].Number()
-}
-
-// isButtonRelease reports a single numeric or boolean argument that is zero
-// or false: the release edge of a TouchOSC/Companion/Eos button. It does
-// nothing (SPEC §3).
-func isButtonRelease(m *osc.Message) bool {
-	if len(m.Args) != 1 {
-		return false
-	}
-	v, ok := m.Args[0].Truth()
-	return ok && !v
 }
 
 // mqttVerbs maps the "cmd" of an MQTT command (SPEC §4) to a verb.

@@ -1,33 +1,24 @@
 package station
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/osc"
 )
 
-// The OSC address space of SPEC §3. Addresses are matched part by part with
-// OSC 1.0 pattern rules (osc.Match), so "/cuelight/s?/standby",
-// "/cuelight/{sl,sr}/go" and "/cuelight/*/off" all work; a comma list without
-// braces ("/cuelight/sl,sr/standby", as existing cue-light controllers send
-// it) is read as "{sl,sr}".
+// The OSC address space (docs/protocol.md §3). Only the channel part of an
+// address may be an OSC pattern ("/cuelight/s?/standby",
+// "/cuelight/{sl,sr}/go", "/cuelight/*/off"); a comma list without braces
+// ("/cuelight/sl,sr/standby", as existing cue-light controllers send it) is
+// read as "{sl,sr}". Every other part is matched literally: the command is
+// always written out, so a pattern can never reach force_go (the deliberate
+// override) or fan one datagram out into every verb.
 
-// channelVerbs are the per-channel methods, in the order a pattern that
-// matches several of them applies them.
-var channelVerbs = []struct {
-	name string
-	verb cues.Verb
-}{
-	{"standby", cues.VerbStandby},
-	{"standby_ack", cues.VerbStandbyAck},
-	{"go", cues.VerbGo},
-	{"force_go", cues.VerbForceGo},
-	{"off", cues.VerbOff},
-	{"ack", cues.VerbAck},
-	{"call", cues.VerbCall},
-	{"brightness", cues.VerbBrightness},
-}
+// patternChars are the characters that make an address part an OSC pattern.
+const patternChars = "?*[]{}"
 
 // routeKind says what an incoming OSC message asks for.
 type routeKind uint8
@@ -81,23 +72,30 @@ func (r *router) route(m *osc.Message) route {
 	if len(parts) == 0 {
 		return route{kind: routeIgnore}
 	}
-	switch {
-	case len(parts) >= 2 && osc.Match("/"+parts[0], "/eos"):
+	switch parts[0] {
+	case "eos":
 		return r.routeEos(parts)
-	case !osc.Match("/"+parts[0], "/cuelight"):
+	case "cuelight":
+	default:
 		return route{kind: routeIgnore}
 	}
 	switch len(parts) {
 	case 2:
-		switch {
-		case osc.Match("/"+parts[1], "/ping"):
+		switch parts[1] {
+		case "ping":
 			return route{kind: routePing}
-		case osc.Match("/"+parts[1], "/sync"):
+		case "sync":
 			return route{kind: routeSync}
-		case osc.Match("/"+parts[1], "/heartbeat"):
+		case "heartbeat":
 			return r.commands(cues.Command{Verb: cues.VerbHeartbeat})
 		}
+		if strings.ContainsAny(parts[1], patternChars) {
+			return route{kind: routeError, reason: writeItOut}
+		}
 	case 3:
+		if strings.ContainsAny(parts[2], patternChars) {
+			return route{kind: routeError, reason: writeItOut}
+		}
 		if parts[1] == "all" {
 			switch parts[2] {
 			case "hold":
@@ -108,23 +106,34 @@ func (r *router) route(m *osc.Message) route {
 			return route{kind: routeError, reason: "unknown show-wide command " + parts[2] + ": use hold or release"}
 		}
 		if parts[1] == "cue" && parts[2] == "go" {
-			label, ok := labelArg(m)
-			if !ok || label == "" {
+			a := readArgs(m, true)
+			switch {
+			case a.kind == argRelease:
+				return r.commands(cues.Command{Verb: cues.VerbHeartbeat})
+			case a.kind == argBad:
+				return route{kind: routeError, reason: a.reason}
+			case a.kind != argLabel || a.label == "":
 				return route{kind: routeError, reason: "/cuelight/cue/go needs the cue label as a string argument"}
 			}
-			return r.commands(cues.Command{Verb: cues.VerbGoCue, Label: label, HasLabel: true})
+			return r.commands(cues.Command{Verb: cues.VerbGoCue, Label: a.label, HasLabel: true})
 		}
 		return r.routeChannel(parts[1], parts[2], m)
 	case 4:
 		if parts[1] == "cue" && parts[3] == "go" {
-			if isButtonRelease(m) {
+			if readArgs(m, false).kind == argRelease {
 				return r.commands(cues.Command{Verb: cues.VerbHeartbeat})
 			}
 			return r.commands(cues.Command{Verb: cues.VerbGoCue, Label: parts[2], HasLabel: true})
 		}
+		if strings.ContainsAny(parts[3], patternChars) {
+			return route{kind: routeError, reason: writeItOut}
+		}
 	}
-	return route{kind: routeError, reason: "unknown address: cuelight takes /cuelight/<channel>/<command>, /cuelight/cue/<label>/go, /cuelight/all/hold or release, ping, sync, heartbeat (docs/station.md)"}
+	return route{kind: routeError, reason: "unknown address: cuelight takes /cuelight/<channel>/<command>, /cuelight/cue/<label>/go, /cuelight/all/hold or release, ping, sync, heartbeat (docs/osc.md)"}
 }
+
+// writeItOut is the refusal of a pattern outside the channel part.
+const writeItOut = "write the command out: only the channel part of an address may be a pattern (/cuelight/*/go is fine, /cuelight/fly/*go is not)"
 
 // routeEos handles /eos/out/event/cue/<list>/<cue>/fire when consoles.eos
 // is configured; every other Eos output is ignored.
@@ -139,16 +148,11 @@ func (r *router) routeEos(parts []string) route {
 }
 
 func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
-	pattern := "/" + channelPattern(chPart)
-	var verbs []cues.Verb
-	for _, v := range channelVerbs {
-		if osc.Match("/"+verbPart, "/"+v.name) {
-			verbs = append(verbs, v.verb)
-		}
-	}
-	if len(verbs) == 0 {
+	verb, err := cues.ParseCommandVerb(verbPart)
+	if err != nil || !verb.IsChannelVerb() {
 		return route{kind: routeError, reason: "unknown command " + verbPart + ": use standby, standby_ack, go, force_go, off, ack, call or brightness"}
 	}
+	pattern := "/" + channelPattern(chPart)
 	var mine []string
 	others := false
 	for _, ch := range r.all {
@@ -167,35 +171,120 @@ func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
 		}
 		return route{kind: routeError, reason: "no channel " + chPart + " in this show"}
 	}
-	base := cues.Command{}
-	if len(verbs) == 1 && verbs[0] == cues.VerbBrightness {
+	base := cues.Command{Verb: verb, Source: cues.SourceOSC, FromBooth: true}
+	if verb == cues.VerbBrightness {
 		v, ok := numberArg(m)
 		if !ok {
-			return route{kind: routeError, reason: "brightness needs one number from 0.0 to 1.0"}
+			return route{kind: routeError, reason: "brightness needs one number above 0.0, up to 1.0"}
 		}
 		base.Value = v
 	} else {
-		if isButtonRelease(m) {
+		a := readArgs(m, verb.TakesLabel())
+		switch a.kind {
+		case argRelease:
 			// A button release (0 or false): changes nothing, but the
-			// sender still gets the current state (SPEC §2 duplicates),
+			// sender still gets the current state (duplicates, docs/states.md),
 			// and it is a sign of life from the booth.
 			out := r.commands(cues.Command{Verb: cues.VerbHeartbeat})
 			out.echo = mine
 			return out
-		}
-		if label, ok := labelArg(m); ok {
-			base.Label, base.HasLabel = label, true
+		case argBad:
+			return route{kind: routeError, reason: a.reason}
+		case argLabel:
+			base.Label, base.HasLabel = a.label, true
 		}
 	}
-	out := route{kind: routeCommands}
+	out := route{kind: routeCommands, cmds: make([]cues.Command, 0, len(mine))}
 	for _, ch := range mine {
-		for _, v := range verbs {
-			c := base
-			c.Verb, c.Channel, c.Source, c.FromBooth = v, ch, cues.SourceOSC, true
-			out.cmds = append(out.cmds, c)
-		}
+		c := base
+		c.Channel = ch
+		out.cmds = append(out.cmds, c)
 	}
 	return out
+}
+
+// argKind is what a command's arguments say (docs/protocol.md §3
+// "Arguments").
+type argKind uint8
+
+const (
+	argPress   argKind = iota // no argument, or a press (1, 1.0, T): the command without a label
+	argRelease                // a release (0, 0.0, F): does nothing
+	argLabel                  // a cue label
+	argBad                    // arguments that cannot be read without losing a label
+)
+
+type args struct {
+	kind   argKind
+	label  string
+	reason string // argBad
+}
+
+// readArgs reads a command's arguments. A string argument is the label. A
+// single number or boolean follows the button convention of TouchOSC and
+// Companion: zero or false is a release, one or true a press; on a verb
+// that takes a label, any other number is the cue label as the shortest
+// decimal text ("23", "23.5": QLab sends a cue number typed into a network
+// cue as a number); on other verbs any non-zero number is a press. Several
+// arguments with no string among them cannot be read as one label, and are
+// refused rather than guessed at on a verb that takes one.
+func readArgs(m *osc.Message, takesLabel bool) args {
+	for _, a := range m.Args {
+		if v, ok := a.String(); ok {
+			return args{kind: argLabel, label: v}
+		}
+	}
+	switch len(m.Args) {
+	case 0:
+		return args{kind: argPress}
+	case 1:
+	default:
+		if takesLabel {
+			return args{kind: argBad, reason: "send the cue label as one string argument (or one number)"}
+		}
+		return args{kind: argPress}
+	}
+	a := m.Args[0]
+	truth, ok := a.Truth()
+	if !ok {
+		return args{kind: argPress} // nil, impulse, blob...: a press
+	}
+	if !truth {
+		return args{kind: argRelease}
+	}
+	n, isNum := a.Number()
+	if !isNum || n == 1 || !takesLabel {
+		return args{kind: argPress}
+	}
+	label, ok := numberLabel(a)
+	if !ok {
+		return args{kind: argBad, reason: "a cue number must be a finite number; send the cue label as a string"}
+	}
+	return args{kind: argLabel, label: label}
+}
+
+// numberLabel writes a numeric argument as the shortest decimal text that
+// reads back as the same value: ,i 23 → "23", ,f 23.5 → "23.5".
+func numberLabel(a osc.Arg) (string, bool) {
+	if v, ok := a.Int32(); ok {
+		return strconv.FormatInt(int64(v), 10), true
+	}
+	if v, ok := a.Int64(); ok {
+		return strconv.FormatInt(v, 10), true
+	}
+	if v, ok := a.Float32(); ok {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return "", false
+		}
+		return strconv.FormatFloat(float64(v), 'f', -1, 32), true
+	}
+	if v, ok := a.Float64(); ok {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", false
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	}
+	return "", false
 }
 
 func (r *router) commands(c cues.Command) route {

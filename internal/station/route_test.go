@@ -1,6 +1,7 @@
 package station
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -35,7 +36,30 @@ func TestRoute(t *testing.T) {
 		{"comma list", osc.NewMessage("/cuelight/sl,sr/standby_ack", s("24")), want{kind: routeCommands, cmds: []string{"standby_ack sl 24", "standby_ack sr 24"}}},
 		{"pattern", osc.NewMessage("/cuelight/s?/go"), want{kind: routeCommands, cmds: []string{"go sl ", "go sr "}}},
 		{"braces", osc.NewMessage("/cuelight/{fly,sl}/off"), want{kind: routeCommands, cmds: []string{"off fly ", "off sl "}}},
-		{"numeric label is not a label", osc.NewMessage("/cuelight/fly/go", osc.Int32(23)), want{kind: routeCommands, cmds: []string{"go fly "}}},
+		{"a number on a label verb is the label", osc.NewMessage("/cuelight/fly/go", osc.Int32(23)), want{kind: routeCommands, cmds: []string{"go fly 23"}}},
+		{"QLab's typed cue number", osc.NewMessage("/cuelight/sl/standby", osc.Int32(23)), want{kind: routeCommands, cmds: []string{"standby sl 23"}}},
+		{"a float cue number in shortest text", osc.NewMessage("/cuelight/sl/standby_ack", osc.Float32(23.5)), want{kind: routeCommands, cmds: []string{"standby_ack sl 23.5"}}},
+		{"a double cue number", osc.NewMessage("/cuelight/sl/standby", osc.Float64(0.1)), want{kind: routeCommands, cmds: []string{"standby sl 0.1"}}},
+		{"an int64 cue number", osc.NewMessage("/cuelight/sl/standby", osc.Int64(1234567890123)), want{kind: routeCommands, cmds: []string{"standby sl 1234567890123"}}},
+		{"a negative cue number", osc.NewMessage("/cuelight/sl/go", osc.Int32(-2)), want{kind: routeCommands, cmds: []string{"go sl -2"}}},
+		{"1 is a press without a label", osc.NewMessage("/cuelight/sl/go", osc.Int32(1)), want{kind: routeCommands, cmds: []string{"go sl "}}},
+		{"1.0 is a press without a label", osc.NewMessage("/cuelight/sl/standby", osc.Float32(1)), want{kind: routeCommands, cmds: []string{"standby sl "}}},
+		{"true is a press without a label", osc.NewMessage("/cuelight/sl/go", osc.Bool(true)), want{kind: routeCommands, cmds: []string{"go sl "}}},
+		{"0 is a release", osc.NewMessage("/cuelight/sl/standby", osc.Int32(0)), want{kind: routeCommands, cmds: []string{"heartbeat  "}, echo: []string{"sl"}}},
+		{"NaN is not a cue number", osc.NewMessage("/cuelight/sl/go", osc.Float32(float32(math.NaN()))), want{kind: routeError, error: "finite number"}},
+		{"two numbers are not a label", osc.NewMessage("/cuelight/sl/standby", osc.Int32(23), osc.Int32(5)), want{kind: routeError, error: "one string argument"}},
+		{"a number on off is a press", osc.NewMessage("/cuelight/sl/off", osc.Int32(5)), want{kind: routeCommands, cmds: []string{"off sl "}}},
+		{"a string beats a number", osc.NewMessage("/cuelight/sl/standby", osc.Int32(5), s("LX 9")), want{kind: routeCommands, cmds: []string{"standby sl LX 9"}}},
+		{"cue go with a number argument", osc.NewMessage("/cuelight/cue/go", osc.Int32(23)), want{kind: routeCommands, cmds: []string{"go_cue  23"}}},
+		{"a pattern in the verb never reaches force_go", osc.NewMessage("/cuelight/fly/*go", s("X")), want{kind: routeError, error: "write the command out"}},
+		{"a verb wildcard is refused", osc.NewMessage("/cuelight/fly/*"), want{kind: routeError, error: "write the command out"}},
+		{"a verb bracket pattern is refused", osc.NewMessage("/cuelight/*/[bf]*", osc.Float32(0)), want{kind: routeError, error: "write the command out"}},
+		{"a verb brace pattern is refused", osc.NewMessage("/cuelight/sl/{go,off}"), want{kind: routeError, error: "write the command out"}},
+		{"a pattern in place of ping is refused", osc.NewMessage("/cuelight/*"), want{kind: routeError, error: "write the command out"}},
+		{"a show-wide pattern is refused", osc.NewMessage("/cuelight/all/*"), want{kind: routeError, error: "write the command out"}},
+		{"a cue go pattern is refused", osc.NewMessage("/cuelight/cue/23/g?"), want{kind: routeError, error: "write the command out"}},
+		{"a pattern in the prefix is not ours", osc.NewMessage("/cue*/fly/go"), want{kind: routeIgnore}},
+		{"brightness 0 reaches the engine to be refused", osc.NewMessage("/cuelight/fly/brightness", osc.Float32(0)), want{kind: routeCommands, cmds: []string{"brightness fly "}}},
 		{"release edge does nothing", osc.NewMessage("/cuelight/fly/go", osc.Float32(0)), want{kind: routeCommands, cmds: []string{"heartbeat  "}, echo: []string{"fly"}}},
 		{"false does nothing", osc.NewMessage("/cuelight/fly/standby", osc.Bool(false)), want{kind: routeCommands, cmds: []string{"heartbeat  "}, echo: []string{"fly"}}},
 		{"brightness", osc.NewMessage("/cuelight/fly/brightness", osc.Float32(0.5)), want{kind: routeCommands, cmds: []string{"brightness fly "}}},
@@ -95,6 +119,9 @@ func FuzzRoute(f *testing.F) {
 		osc.NewMessage("/eos/out/event/cue/1/7/fire"),
 		osc.NewMessage("/cuelight/{fly,sl}/force_go", osc.Float32(1)),
 		osc.NewMessage("/cuelight/fly/brightness", osc.Float64(0.5)),
+		osc.NewMessage("/cuelight/fly/*go", osc.String("X")),
+		osc.NewMessage("/cuelight/sl/standby", osc.Int32(23)),
+		osc.NewMessage("/cuelight/*/[bf]*", osc.Float32(0)),
 	} {
 		b, err := m.MarshalBinary()
 		if err != nil {
@@ -117,11 +144,14 @@ func FuzzRoute(f *testing.F) {
 		for _, c := range got.cmds {
 			switch c.Verb {
 			case cues.VerbGo, cues.VerbForceGo, cues.VerbGoCue:
+				// Only a literal verb asks for a GO: a pattern never does.
 				last := parts[len(parts)-1]
-				asksGo := osc.Match("/"+last, "/go") || osc.Match("/"+last, "/force_go") ||
-					(len(parts) == 7 && last == "fire")
+				asksGo := last == "go" || last == "force_go" || (len(parts) == 7 && last == "fire")
 				if !asksGo {
 					t.Fatalf("%v became %v", m, c.Verb)
+				}
+				if c.Verb == cues.VerbForceGo && last != "force_go" {
+					t.Fatalf("%v became force_go", m)
 				}
 			}
 			if c.Channel != "" && !r.isMine[c.Channel] {

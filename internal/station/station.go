@@ -52,6 +52,10 @@ type Options struct {
 	// Notify receives systemd notify states ("READY=1", "WATCHDOG=1",
 	// "STOPPING=1", "STATUS=..."); nil = none.
 	Notify func(state string)
+
+	// onEvent, for tests, sees every event the station reports, on the cue
+	// loop, whether or not MQTT is configured.
+	onEvent func(cues.Event)
 }
 
 type outputKey struct {
@@ -103,12 +107,15 @@ type Station struct {
 	scratchOutputs []cues.Output
 	scratchStates  []cues.ChannelState
 
-	errLog   rateLimiter
-	opts     Options
-	ready    atomic.Bool
-	dropped  atomic.Int64 // OSC commands dropped because the cue loop was far behind
-	webAddr  string
-	haltOnce sync.Once
+	errLog      rateLimiter
+	opts        Options
+	ready       atomic.Bool
+	dropped     atomic.Int64 // OSC commands dropped because the cue loop was far behind
+	routed      atomic.Int64 // OSC messages handed to the cue loop
+	routeErrors atomic.Int64 // OSC messages the router refused
+	ignored     atomic.Int64 // OSC messages not for this station
+	webAddr     string
+	haltOnce    sync.Once
 }
 
 // New builds a station from the show file: it opens every output dark and
@@ -257,7 +264,10 @@ func (s *Station) Epoch() string { return s.epoch }
 // Stats are the station's counters, for GET /api/v1/stats.
 type Stats struct {
 	OSC            osc.Stats `json:"osc"`
-	OSCDropped     int64     `json:"osc_dropped"` // routed commands dropped: the cue loop was far behind
+	OSCCommands    int64     `json:"osc_commands"` // messages for this station handed to the cue loop (commands, ping, sync, heartbeat)
+	OSCErrors      int64     `json:"osc_errors"`   // messages answered with /cuelight/error by the router (bad address, pattern or argument)
+	OSCIgnored     int64     `json:"osc_ignored"`  // messages not for this station: other devices' traffic, channels of other stations
+	OSCDropped     int64     `json:"osc_dropped"`  // routed commands dropped: the cue loop was far behind
 	MQTTConnected  bool      `json:"mqtt_connected"`
 	BrokerRestarts int       `json:"broker_restarts"` // embedded broker child restarts
 }
@@ -265,7 +275,7 @@ type Stats struct {
 // Stats returns the station's counters. Safe from any goroutine once Run
 // has reported ready.
 func (s *Station) Stats() Stats {
-	st := Stats{OSCDropped: s.dropped.Load()}
+	st := Stats{OSCDropped: s.dropped.Load(), OSCCommands: s.routed.Load(), OSCErrors: s.routeErrors.Load(), OSCIgnored: s.ignored.Load()}
 	if s.oscSrv != nil {
 		st.OSC = s.oscSrv.Stats()
 	}
@@ -337,6 +347,9 @@ func (s *Station) publishState(st cues.ChannelState) {
 
 func (s *Station) publishEvent(ev cues.Event) {
 	s.logEvent(ev)
+	if s.opts.onEvent != nil {
+		s.opts.onEvent(ev)
+	}
 	if s.link == nil {
 		return
 	}

@@ -1,0 +1,356 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/drivers"
+	"github.com/cuelight/cuelight/drivers/drivertest"
+	"github.com/cuelight/cuelight/drivers/sim"
+	"github.com/cuelight/cuelight/osc"
+)
+
+// Direct assertions for the safety rules (docs/protocol.md §6) whose only
+// oracle used to be a golden file or a log line: each test here checks the
+// lamps, the events or the notices themselves, so that a regression fails
+// it even after a careless `-update` of the golden files.
+
+// rig is a station on a fake clock, run in the background until the test
+// ends (or stop is called).
+type rig struct {
+	clk     *clockwork.FakeClock
+	st      *Station
+	client  *osc.Client
+	stop    func() error
+	mu      sync.Mutex
+	notices []string
+}
+
+// startRig starts a station on show with the board that mkBoard makes on
+// the rig's fake clock (nil: a sim board).
+func startRig(t *testing.T, show string, mkBoard func(clockwork.Clock) drivers.Board, mod func(*Options)) *rig {
+	t.Helper()
+	cfg, err := config.Parse(strings.NewReader(show), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{clk: clockwork.NewFakeClockAt(t0)}
+	var board drivers.Board = sim.New(sim.Options{Clock: r.clk})
+	if mkBoard != nil {
+		board = mkBoard(r.clk)
+	}
+	o := Options{
+		Config: cfg, Station: cfg.StationNames()[0], Board: board, Clock: r.clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Epoch: "rules",
+		OSCListen: "127.0.0.1:0", MQTTBroker: "none",
+		Notify: func(s string) {
+			r.mu.Lock()
+			r.notices = append(r.notices, s)
+			r.mu.Unlock()
+		},
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	st, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.st = st
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx, nil) }()
+	var once sync.Once
+	var runErr error
+	r.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(20 * time.Second):
+				runErr = errors.New("Run did not return after cancel")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	waitFor(t, "station ready", st.Ready)
+	if r.client, err = osc.DialUDP(st.OSCAddr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.client.Close() })
+	return r
+}
+
+// send sends m and waits for the station's first reply.
+func (r *rig) send(t *testing.T, m *osc.Message) *osc.Message {
+	t.Helper()
+	if err := r.client.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := r.client.Receive(ctx)
+	if err != nil {
+		t.Fatalf("no reply to %v: %v", m, err)
+	}
+	return p.(*osc.Message)
+}
+
+func (r *rig) tick(t *testing.T, d time.Duration) {
+	t.Helper()
+	h := &harness{t: t, clk: r.clk, st: r.st}
+	h.advanceTo(r.clk.Now().Add(d))
+}
+
+func (r *rig) count(notice string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.notices {
+		if s == notice {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *rig) state(t *testing.T, ch string) cues.ChannelState {
+	t.Helper()
+	var cs cues.ChannelState
+	h := &harness{t: t, clk: r.clk, st: r.st}
+	h.onLoop(func() { cs, _ = r.st.engine.Snapshot(ch) })
+	return cs
+}
+
+// simBoard makes a sim board on the rig's clock and keeps it in *b.
+func simBoard(b **sim.Board) func(clockwork.Clock) drivers.Board {
+	return func(clk clockwork.Clock) drivers.Board {
+		*b = sim.New(sim.Options{Clock: clk})
+		return *b
+	}
+}
+
+const rulesShow = `
+show: rules
+osc: {listen: 127.0.0.1:0}
+stations:
+  wing: {driver: sim}
+channels:
+  fly:
+    standby_lamp: GPIO17
+    go_lamp: GPIO27
+    ack_button: GPIO22
+    stuck_after: 5s
+  sl:
+    standby_lamp: GPIO16
+`
+
+// TestLampsDarkAtStop checks docs/protocol.md §6.5 on the lamps: after a
+// clean stop every lamp of the board is dark, whatever it showed.
+func TestLampsDarkAtStop(t *testing.T) {
+	t.Parallel()
+	var board *sim.Board
+	r := startRig(t, rulesShow, simBoard(&board), nil)
+	r.send(t, osc.NewMessage("/cuelight/sl/standby", osc.String("1")))
+	r.send(t, osc.NewMessage("/cuelight/fly/go", osc.String("1")))
+	lit := 0
+	for _, p := range board.Pins() {
+		if p.Level && p.Role != drivers.RoleAckButton {
+			lit++
+		}
+	}
+	if lit != 2 {
+		t.Fatalf("%d lamps lit before the stop, want 2 (sl standby, fly go): %+v", lit, board.Pins())
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range board.Pins() {
+		if p.Level && p.Role != drivers.RoleAckButton {
+			t.Errorf("%s (%s %s) still lit after the stop", p.Name, p.Channel, p.Role)
+		}
+	}
+}
+
+// TestWatchdogStarvedByFailedSelfCheck checks docs/protocol.md §6.6: when a
+// lamp cannot be written as the engine wants, the self-check fails and the
+// watchdog is not fed; once the write goes through it is fed again.
+func TestWatchdogStarvedByFailedSelfCheck(t *testing.T) {
+	t.Parallel()
+	var board *drivertest.Board
+	r := startRig(t, rulesShow, func(clk clockwork.Clock) drivers.Board {
+		board = drivertest.NewBoard(clk)
+		return board
+	}, func(o *Options) { o.WatchdogEvery = time.Second })
+	r.tick(t, time.Second)
+	waitFor(t, "a first watchdog ping", func() bool { return r.count("WATCHDOG=1") >= 1 })
+
+	lamp := board.FakeLamp("GPIO16")
+	lamp.Lock()
+	lamp.Err = errors.New("i2c: no answer")
+	lamp.Unlock()
+	r.send(t, osc.NewMessage("/cuelight/sl/standby", osc.String("1")))
+	before := r.count("WATCHDOG=1")
+	for i := 0; i < 5; i++ {
+		r.tick(t, time.Second)
+	}
+	if got := r.count("WATCHDOG=1"); got != before {
+		t.Errorf("watchdog fed %d times while sl's lamp could not be lit", got-before)
+	}
+
+	lamp.Lock()
+	lamp.Err = nil
+	lamp.Unlock()
+	r.tick(t, time.Second)
+	waitFor(t, "the watchdog fed again once the lamp is written", func() bool { return r.count("WATCHDOG=1") > before })
+	if got := lamp.Level(); got != 1 {
+		t.Errorf("sl's lamp at %g after the retry, want 1", got)
+	}
+}
+
+// TestSyncIsTheBoothHeard checks docs/protocol.md §6.3: /cuelight/sync from
+// an allowed address keeps the link like a heartbeat.
+func TestSyncIsTheBoothHeard(t *testing.T) {
+	t.Parallel()
+	show := strings.Replace(rulesShow, "listen: 127.0.0.1:0}", "listen: 127.0.0.1:0, heartbeat_timeout: 2s}", 1)
+	r := startRig(t, show, nil, nil)
+	r.tick(t, 1500*time.Millisecond)
+	r.send(t, osc.NewMessage("/cuelight/sync")) // heard at 1.5s: lost at 3.5s, not 2s
+	r.tick(t, 1500*time.Millisecond)
+	if cs := r.state(t, "sl"); cs.State != cues.StateOff {
+		t.Fatalf("sl is %s 1.5s after a sync (timeout 2s), want off: sync must count as the booth heard", cs.State)
+	}
+	r.tick(t, time.Second)
+	if cs := r.state(t, "sl"); cs.State != cues.StateLost {
+		t.Errorf("sl is %s 2.5s after the last sync, want lost", cs.State)
+	}
+}
+
+// TestReleaseValueDoesNothing checks the button convention (docs/osc.md):
+// 0, 0.0 and F are a release and change nothing, on every verb; the sender
+// still gets the current state.
+func TestReleaseValueDoesNothing(t *testing.T) {
+	t.Parallel()
+	var board *sim.Board
+	r := startRig(t, rulesShow, simBoard(&board), nil)
+	r.send(t, osc.NewMessage("/cuelight/fly/standby_ack", osc.String("7")))
+	want := r.state(t, "fly")
+	for _, verb := range []string{"standby", "standby_ack", "go", "force_go", "off", "ack", "call"} {
+		for _, arg := range []osc.Arg{osc.Int32(0), osc.Float32(0), osc.Float64(0), osc.Bool(false)} {
+			m := osc.NewMessage("/cuelight/fly/"+verb, arg)
+			reply := r.send(t, m)
+			if s, _ := reply.Args[0].String(); reply.Address != "/cuelight/state/fly/standby" || s != "7" {
+				t.Errorf("%v: reply %v, want the current state standby \"7\"", m, reply)
+			}
+			if got := r.state(t, "fly"); got != want {
+				t.Errorf("%v changed fly: %+v, want %+v", m, got, want)
+			}
+		}
+	}
+	if p, _ := board.Pin("GPIO27"); p.Level {
+		t.Error("fly's GO lamp lit by a release value")
+	}
+	if r.st.eventsOut.Load() != 0 {
+		t.Errorf("%d events published (no MQTT here: none expected)", r.st.eventsOut.Load())
+	}
+}
+
+// TestStuckButtonReportedOnce checks docs/protocol.md §6.7: a button held
+// past stuck_after is one fault event, then nothing more however long it
+// stays down, and it acknowledges nothing while stuck.
+func TestStuckButtonReportedOnce(t *testing.T) {
+	t.Parallel()
+	var board *sim.Board
+	var events []cues.Event
+	var mu sync.Mutex
+	r := startRig(t, rulesShow, simBoard(&board), func(o *Options) {
+		o.onEvent = func(ev cues.Event) {
+			mu.Lock()
+			events = append(events, ev)
+			mu.Unlock()
+		}
+	})
+	kinds := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var k []string
+		for _, ev := range events {
+			k = append(k, fmt.Sprintf("%s/%s", ev.Kind, ev.Channel))
+		}
+		return strings.Join(k, " ")
+	}
+	h := &harness{t: t, clk: r.clk, st: r.st}
+	before := r.st.buttonsHandled.Load()
+	if err := board.SetLevel("GPIO22", true); err != nil {
+		t.Fatal(err)
+	}
+	h.advanceTo(r.clk.Now().Add(20 * time.Millisecond))
+	h.waitButtons(before + 1) // the press: nothing to acknowledge
+	h.advanceTo(r.clk.Now().Add(6 * time.Second))
+	h.waitButtons(before + 2) // stuck
+	r.send(t, osc.NewMessage("/cuelight/fly/standby_ack", osc.String("8")))
+	h.advanceTo(r.clk.Now().Add(60 * time.Second))
+	// Release it: the release is ordered after anything the minute held
+	// down produced, so once it is handled every event of the minute is in.
+	if err := board.SetLevel("GPIO22", false); err != nil {
+		t.Fatal(err)
+	}
+	h.advanceTo(r.clk.Now().Add(20 * time.Millisecond))
+	h.waitButtons(before + 3)
+	if got, want := kinds(), "press/fly fault/fly standby/fly"; got != want {
+		t.Errorf("events %q, want %q: one fault, no ack while stuck", got, want)
+	}
+	if cs := r.state(t, "fly"); cs.State != cues.StateStandby {
+		t.Errorf("fly is %s, want standby (a stuck button acknowledges nothing)", cs.State)
+	}
+}
+
+// TestClockSkewFromShowFile checks that mqtt.clock_skew in the show file is
+// the tolerance the station applies to a command's ttl (docs/mqtt.md): with
+// clock_skew 5s and ttl 2s, a command sent 6s ago is taken and one sent 8s
+// ago is rejected as stale.
+func TestClockSkewFromShowFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, `
+show: skew
+mqtt: {broker: "tcp://127.0.0.1:1883", clock_skew: 5s}
+osc: {listen: 127.0.0.1:0}
+stations:
+  wing: {driver: sim}
+channels:
+  sl:
+    station: wing
+    standby_lamp: GPIO16
+`)
+	at := func(d time.Duration) string { return h.clk.Now().Add(-d).UTC().Format(time.RFC3339Nano) }
+	h.sendMQTT(`cuelight/channel/sl/cmd {"id":"six","cmd":"standby","label":"6","ts":"` + at(6*time.Second) + `","ttl_ms":2000}`)
+	h.sendMQTT(`cuelight/channel/sl/cmd {"id":"eight","cmd":"standby","label":"8","ts":"` + at(8*time.Second) + `","ttl_ms":2000}`)
+	h.finish()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.events) != 2 {
+		t.Fatalf("events %q, want 2", h.events)
+	}
+	if !strings.Contains(h.events[0], `"event":"standby"`) || !strings.Contains(h.events[0], `"id":"six"`) {
+		t.Errorf("a command 6s old with ttl 2s and skew 5s: %s, want a standby", h.events[0])
+	}
+	if !strings.Contains(h.events[1], `"event":"rejected"`) || !strings.Contains(h.events[1], `"id":"eight"`) {
+		t.Errorf("a command 8s old with ttl 2s and skew 5s: %s, want rejected as stale", h.events[1])
+	}
+}
