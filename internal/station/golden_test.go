@@ -289,11 +289,11 @@ func (h *harness) sendMQTT(spec string) {
 		h.t.Fatalf("mqtt step %q: want <topic> <json>", spec)
 	}
 	payload = strings.ReplaceAll(payload, "NOW", h.clk.Now().UTC().Format(time.RFC3339Nano))
-	before := h.st.eventsOut.Load()
+	before := h.st.rep.eventsOut.Load()
 	if err := h.broker.Publish(topic, []byte(payload), false, 1); err != nil {
 		h.t.Fatal(err)
 	}
-	waitFor(h.t, "the MQTT command's event", func() bool { return h.st.eventsOut.Load() > before })
+	waitFor(h.t, "the MQTT command's event", func() bool { return h.st.rep.eventsOut.Load() > before })
 	h.onLoop(func() {})
 }
 
@@ -410,7 +410,7 @@ func (h *harness) record() {
 // finish writes every MQTT event, in order, once all have arrived, and the
 // final states.
 func (h *harness) finish() {
-	want := h.st.eventsOut.Load()
+	want := h.st.rep.eventsOut.Load()
 	waitFor(h.t, fmt.Sprintf("%d MQTT events at the broker", want), func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()

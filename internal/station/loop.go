@@ -8,31 +8,20 @@ import (
 
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/drivers"
-	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
-
-// request is one OSC message, already routed, handed from the OSC server's
-// ordered loop to the cue loop.
-type request struct {
-	address string
-	r       route
-	from    *osc.Sender // reply path; nil for a scheduled bundle element with no sender
-}
-
-// output is one opened lamp or signal and the level last written to it.
-type output struct {
-	lamp    drivers.Lamp
-	signal  drivers.Signal
-	level   float64
-	written bool // false until the first write after open (open is dark)
-}
 
 // cueLoop is the only goroutine that touches the engine and the outputs.
 // Order of work for every input: engine → outputs written → feedback and
 // reports. MQTT publishing is a non-blocking hand-off (mqttlink queues).
 // Between inputs it sleeps until the engine's next change (a flash edge, a
-// go_hold end, the heartbeat deadline): an idle station does not poll.
+// go_hold end, a scheduled command, the heartbeat deadline): an idle
+// station does not poll.
+//
+// Its control surface, beside its inputs: calls runs a function on the
+// loop between inputs (tests move a fake clock through it and read the
+// engine), and buttonsHandled counts the button events applied, so that a
+// test can wait for the loop without sleeping.
 func (s *Station) cueLoop(ctx context.Context) error {
 	timer := s.clock.NewTimer(time.Hour)
 	timer.Stop()
@@ -50,12 +39,12 @@ func (s *Station) cueLoop(ctx context.Context) error {
 		s.apply(now, s.engine.Advance(now), nil)
 	}
 	var watchdog <-chan time.Time
-	if s.watchdogEvery > 0 {
-		t := s.clock.NewTicker(s.watchdogEvery)
+	if s.opts.WatchdogEvery > 0 {
+		t := s.clock.NewTicker(s.opts.WatchdogEvery)
 		defer t.Stop()
 		watchdog = t.Chan()
 	}
-	s.selfCheck(s.clock.Now()) // outputs are dark: confirm, and let READY through
+	s.out.selfCheck(s.clock.Now(), s.engine) // outputs are dark: confirm, and let READY through
 	close(s.loopReady)
 	rearm()
 	for {
@@ -75,7 +64,7 @@ func (s *Station) cueLoop(ctx context.Context) error {
 		case <-timer.Chan():
 			fire()
 		case <-watchdog:
-			if s.selfCheck(s.clock.Now()) {
+			if s.out.selfCheck(s.clock.Now(), s.engine) {
 				s.notify("WATCHDOG=1")
 			}
 			continue
@@ -103,43 +92,34 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// mqttIn returns the MQTT command channel, or nil (never ready) without MQTT.
-func (s *Station) mqttIn() <-chan mqttlink.Inbound {
-	if s.link == nil {
-		return nil
-	}
-	return s.link.Commands()
-}
-
 // handleOSC applies one routed message and answers its sender.
 func (s *Station) handleOSC(now time.Time, req request) {
 	switch req.r.kind {
 	case routeSync:
 		s.heard(now)
 		for _, st := range s.engine.States(s.scratchStates[:0]) {
-			s.reply(req.from, stateMessage(st))
+			s.rep.reply(req.from, stateMessage(st))
 		}
 		return
 	case routeError:
-		s.replyError(req.from, req.address, req.r.reason)
+		s.rep.replyError(req.from, req.address, req.r.reason)
 		return
 	case routeCommands:
 	default:
 		return
 	}
-	var res cues.Result
 	for _, c := range req.r.cmds {
-		res = s.engine.Apply(now, c)
+		res := s.engine.Apply(now, c)
 		s.apply(now, res, req.from)
 		if req.from != nil {
 			for _, rf := range res.Refused {
-				s.replyError(req.from, req.address, rf.Reason)
+				s.rep.replyError(req.from, req.address, rf.Reason)
 			}
 		}
 	}
 	for _, ch := range req.r.echo {
 		if st, ok := s.engine.Snapshot(ch); ok {
-			s.reply(req.from, stateMessage(st))
+			s.rep.reply(req.from, stateMessage(st))
 		}
 	}
 }
@@ -147,6 +127,12 @@ func (s *Station) handleOSC(now time.Time, req request) {
 // heard marks the booth as heard (ping, sync) without other effect.
 func (s *Station) heard(now time.Time) {
 	s.apply(now, s.engine.Apply(now, cues.Command{Verb: cues.VerbHeartbeat, Source: cues.SourceOSC, FromBooth: true}), nil)
+}
+
+// buttonRef says which channel and role a button pin belongs to.
+type buttonRef struct {
+	channel string
+	role    string // ack_button or call_button
 }
 
 // handleButton turns a debounced button event into a cue command.
@@ -172,26 +158,19 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 	res := s.engine.Apply(now, c)
 	s.apply(now, res, nil)
 	if c.Verb == cues.VerbCallButton && len(res.Events) > 0 {
-		for _, t := range s.feedback {
-			s.sendTo(t, callMessage(b.channel))
-		}
+		s.rep.call(b.channel)
 	}
 }
 
-// apply writes outputs for a result, then sends feedback and reports.
-// Feedback goes out only after the lamp outputs were written (SPEC §3).
+// apply writes outputs for a result, then reports it. Feedback goes out
+// only after the lamp outputs were written (docs/protocol.md §3).
 func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 	if len(res.Changed) > 0 || len(res.Events) > 0 {
 		s.floor = later(s.floor, now)
 	}
-	s.writeOutputs(later(s.clock.Now(), now))
+	s.out.write(later(s.clock.Now(), now), s.engine)
 	for _, st := range res.Changed {
-		msg := stateMessage(st)
-		for _, t := range s.feedback {
-			s.sendTo(t, msg)
-		}
-		s.reply(from, msg)
-		s.publishState(st)
+		s.rep.changed(st, from)
 	}
 	if from != nil {
 		for _, ch := range res.Touched {
@@ -199,12 +178,12 @@ func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 				continue
 			}
 			if st, ok := s.engine.Snapshot(ch); ok {
-				s.reply(from, stateMessage(st))
+				s.rep.reply(from, stateMessage(st))
 			}
 		}
 	}
 	for _, ev := range res.Events {
-		s.publishEvent(ev)
+		s.rep.event(ev)
 	}
 	if len(res.Changed) > 0 {
 		s.storeSnapshot()
@@ -218,45 +197,4 @@ func changedIn(changed []cues.ChannelState, ch string) bool {
 		}
 	}
 	return false
-}
-
-// writeOutputs drives every output whose level differs from what was last
-// written. Outputs are never read back (libraries.md §1.5).
-func (s *Station) writeOutputs(now time.Time) {
-	s.scratchOutputs = s.engine.Outputs(now, s.scratchOutputs[:0])
-	for _, o := range s.scratchOutputs {
-		out := s.outputs[outputKey{o.Channel, o.Role}]
-		if out == nil || (out.written && out.level == o.Level) || (!out.written && o.Level == 0) {
-			continue
-		}
-		var err error
-		if out.lamp != nil {
-			err = out.lamp.Set(o.Level)
-		} else if out.signal != nil {
-			err = out.signal.Set(o.Level > 0)
-		}
-		if err != nil {
-			s.log.Error("output write failed", "channel", o.Channel, "role", o.Role.String(), "err", err)
-			continue // written stays as it was: the next pass tries again
-		}
-		out.level, out.written = o.Level, true
-	}
-}
-
-// selfCheck runs on the cue loop, so a stalled loop starves the systemd
-// watchdog (SPEC §6.6): it re-asserts every output the engine wants (a write
-// that failed earlier is retried; outputs are never read back) and reports
-// whether every output is now as the engine wants it.
-func (s *Station) selfCheck(now time.Time) bool {
-	s.writeOutputs(now)
-	for _, o := range s.scratchOutputs {
-		out := s.outputs[outputKey{o.Channel, o.Role}]
-		if out != nil && out.written && out.level != o.Level {
-			return false
-		}
-		if out != nil && !out.written && o.Level != 0 {
-			return false
-		}
-	}
-	return true
 }

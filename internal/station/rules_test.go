@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -266,8 +267,8 @@ func TestReleaseValueDoesNothing(t *testing.T) {
 	if p, _ := board.Pin("GPIO27"); p.Level {
 		t.Error("fly's GO lamp lit by a release value")
 	}
-	if r.st.eventsOut.Load() != 0 {
-		t.Errorf("%d events published (no MQTT here: none expected)", r.st.eventsOut.Load())
+	if r.st.rep.eventsOut.Load() != 0 {
+		t.Errorf("%d events published (no MQTT here: none expected)", r.st.rep.eventsOut.Load())
 	}
 }
 
@@ -352,5 +353,92 @@ channels:
 	}
 	if !strings.Contains(h.events[1], `"event":"rejected"`) || !strings.Contains(h.events[1], `"id":"eight"`) {
 		t.Errorf("a command 8s old with ttl 2s and skew 5s: %s, want rejected as stale", h.events[1])
+	}
+}
+
+// TestDroppedCueCommandIsAnswered checks that a standby or GO dropped
+// because the cue loop is far behind is answered to its sender with
+// /cuelight/error, never lost in silence, and counted.
+func TestDroppedCueCommandIsAnswered(t *testing.T) {
+	t.Parallel()
+	r := startRig(t, rulesShow, nil, nil)
+	stall := make(chan struct{})
+	stalled := make(chan struct{})
+	go func() { r.st.calls <- func() { close(stalled); <-stall } }()
+	<-stalled
+	const sent = 300
+	queue := cap(r.st.oscIn)
+	for i := 0; i < sent; i++ {
+		if err := r.client.Send(osc.NewMessage("/cuelight/sl/standby", osc.String(fmt.Sprint(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every datagram read by the OSC loop", func() bool {
+		st := r.st.Stats()
+		return st.OSCCommands+st.OSCDropped == sent
+	})
+	dropped := r.st.Stats().OSCDropped
+	if dropped != int64(sent-queue) {
+		t.Fatalf("%d dropped, want %d (queue %d)", dropped, sent-queue, queue)
+	}
+	for i := int64(0); i < dropped; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p, err := r.client.Receive(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("error reply %d of %d: %v", i+1, dropped, err)
+		}
+		m := p.(*osc.Message)
+		if reason, _ := m.Args[1].String(); m.Address != "/cuelight/error" || reason != reasonBusy {
+			t.Fatalf("reply %v, want /cuelight/error %q", m, reasonBusy)
+		}
+	}
+	close(stall)
+}
+
+// TestRunFailsCleanly checks that a Run that cannot build every part (here:
+// a TLS CA file that does not exist, found after the OSC sockets were
+// bound) serves nothing: the OSC port is closed again when Run returns, and
+// every output is halted.
+func TestRunFailsCleanly(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	show := `
+show: broken
+mqtt: {broker: "ssl://127.0.0.1:1", tls: {ca_file: /nonexistent/ca.pem}}
+osc: {listen: ` + addr + `}
+stations:
+  wing: {driver: sim}
+channels:
+  sl:
+    standby_lamp: GPIO16
+`
+	cfg, err := config.Parse(strings.NewReader(show), "broken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	board := sim.New(sim.Options{})
+	st, err := New(Options{Config: cfg, Station: "wing", Board: board, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Run(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "mqtt.tls.ca_file") {
+		t.Fatalf("Run: %v, want the CA file error", err)
+	}
+	if st.Ready() {
+		t.Error("a station that failed to start reports ready")
+	}
+	if c, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+		c.Close()
+		t.Errorf("the OSC port %s still accepts TCP after Run failed", addr)
+	}
+	if _, err := board.Lamp("GPIO5", drivers.PinOptions{}); !errors.Is(err, drivers.ErrHalted) {
+		t.Errorf("board not halted after the failed Run: opening a pin gave %v", err)
 	}
 }

@@ -2,51 +2,50 @@ package station
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
 
-// Run runs the station until ctx is done, then stops cleanly (SPEC §6.5):
-// lamps to off, final state and "offline" published, lines released.
-// READY=1 goes to systemd once OSC, the drivers, the web listener and the
-// MQTT link are up; the link need not be connected (MQTT down must not stop
-// the cue path: the station runs and reports MQTT as down).
+// Run runs the station until ctx is done, then stops cleanly
+// (docs/protocol.md §6.5): lamps to off, final state and "offline"
+// published, lines released.
+//
+// Like corerad's daemon, it first builds every part (the OSC server's
+// sockets, the TLS settings, the web listener, the embedded broker, the
+// MQTT link) and only then starts the tasks; if any part cannot be built,
+// whatever was built is closed again and nothing was ever served. READY=1
+// goes to systemd once every task runs and the cue loop has checked the
+// outputs; the MQTT link need not be connected (MQTT down must not stop the
+// cue path: the station runs and reports MQTT as down).
 func (s *Station) Run(ctx context.Context, web http.Handler) error {
-	defer s.halt()
+	defer s.out.halt()
+	p, err := s.buildParts(ctx, web)
+	if err != nil {
+		p.close()
+		return err
+	}
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	defer stopLoop()
 	g, gctx := errgroup.WithContext(ctx)
 
 	// OSC: the ordered ingress loop. It only routes; the cue loop acts.
-	oscListen := s.cfg.OSC.Listen
-	if s.opts.OSCListen != "" {
-		oscListen = s.opts.OSCListen
-	}
-	srv, err := osc.Listen(osc.Options{
-		Listen: oscListen,
-		Allow:  s.cfg.OSC.Allow,
-		Logger: s.log.With("part", "osc"),
-		Clock:  s.clock,
-	}, s.dispatcher())
-	if err != nil {
-		return fmt.Errorf("OSC: cannot listen on %s: %w", oscListen, err)
-	}
-	s.oscSrv = srv
-	g.Go(func() error { return srv.Serve(gctx) })
-
+	g.Go(func() error { return p.osc.Serve(gctx) })
 	// Buttons: one watcher per button, feeding the cue loop.
 	for _, b := range s.btns {
-		b := b
 		g.Go(func() error {
 			if err := b.Run(gctx, s.buttons); err != nil && !errors.Is(err, context.Canceled) {
 				return fmt.Errorf("button %s: %w", b.Name(), err)
@@ -54,79 +53,10 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 			return nil
 		})
 	}
-
-	// MQTT: the embedded broker in its own process, then the client link.
-	plan := s.cfg.BrokerFor(s.name)
-	brokerURL := plan.URL
-	if s.opts.MQTTBroker != "" {
-		plan.RunEmbedded, brokerURL = s.opts.MQTTBroker == "embedded", s.opts.MQTTBroker
-	}
-	var sup *broker.Supervisor
-	if plan.RunEmbedded {
-		sup = &broker.Supervisor{Logger: s.log.With("part", "broker")}
-		s.sup = sup
-		listen := s.cfg.MQTT.Listen
-		if s.opts.BrokerListen != "" {
-			listen = s.opts.BrokerListen
-		}
-		err := sup.Start(gctx, broker.Options{
-			Listen:        listen,
-			TopicPrefix:   s.cfg.MQTT.TopicPrefix,
-			Users:         brokerUsers(s.cfg),
-			MaxClients:    s.cfg.MQTT.MaxClients,
-			MaxPacketSize: s.cfg.MQTT.MaxPacketSize,
-			Exe:           s.opts.BrokerExe,
-		})
-		if err != nil {
-			return fmt.Errorf("embedded MQTT broker: %w", err)
-		}
-		brokerURL = "tcp://" + sup.Addr()
-	}
-	if brokerURL != "none" {
-		tlsConf, err := tlsConfig(s.cfg)
-		if err != nil {
-			return fmt.Errorf("MQTT: %w", err)
-		}
-		link, err := mqttlink.New(mqttlink.Options{
-			Broker: brokerURL, Station: s.name, Show: s.cfg.Show,
-			TopicPrefix: s.cfg.MQTT.TopicPrefix,
-			Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
-			TLS:       tlsConf,
-			ClockSkew: s.cfg.MQTT.ClockSkew,
-			Clock:     s.clock,
-			Logger:    s.log.With("part", "mqtt"),
-			Channels:  append([]string(nil), s.router.local...),
-			Snapshot:  func() (mqttlink.Info, []mqttlink.State) { return s.info(), s.States() },
-		})
-		if err != nil {
-			return fmt.Errorf("MQTT: %w", err)
-		}
-		s.link = link
-		// Not gctx: the link must outlive the tasks, so that the clean
-		// stop below publishes the final states and "offline" after the
-		// outputs are dark. An early return closes it through linkCtx.
-		linkCtx, stopLink := context.WithCancel(context.Background())
-		defer stopLink()
-		if err := link.Start(linkCtx); err != nil {
-			return fmt.Errorf("MQTT: %w", err)
-		}
-	}
-
-	// Web listener (sim board API, health). Started after every part
-	// above exists, so that its handlers can read them.
-	webListen := s.cfg.Web.Listen
-	if s.opts.WebListen != "" {
-		webListen = s.opts.WebListen
-	}
-	var webLn net.Listener
-	if web != nil && webListen != "" {
-		webLn, err = net.Listen("tcp", webListen)
-		if err != nil {
-			return fmt.Errorf("web: cannot listen on %s: %w", webListen, err)
-		}
+	if p.webLn != nil {
 		hs := &http.Server{Handler: web, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
-			if err := hs.Serve(webLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := hs.Serve(p.webLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
@@ -137,9 +67,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 			defer cancel()
 			return hs.Shutdown(c)
 		})
-		s.webAddr = webLn.Addr().String()
 	}
-
 	// The cue loop runs on its own context so that it outlives the other
 	// tasks during the clean stop.
 	loopDone := make(chan error, 1)
@@ -151,7 +79,11 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	s.ready.Store(true)
 	s.notify("READY=1")
 	s.notify("STATUS=" + s.status())
-	s.log.Info("station ready", "station", s.name, "osc", srv.Addr().String(), "web", s.webAddr, "mqtt", brokerURL, "epoch", s.epoch)
+	webAddr := ""
+	if p.webLn != nil {
+		webAddr = p.webLn.Addr().String()
+	}
+	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL, "epoch", s.epoch)
 
 	err = g.Wait()
 	s.log.Debug("stopping: tasks ended")
@@ -159,18 +91,25 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	s.notify("STOPPING=1")
 	stopLoop()
 	<-loopDone
-	s.halt()
+	final := s.engine.Stop(s.clock.Now()) // scheduled commands dropped, every channel off
+	s.out.halt()
 	s.log.Debug("stopping: outputs halted")
+	for _, ev := range final.Events {
+		s.rep.event(ev)
+	}
 	if s.link != nil {
-		s.publishFinalStates()
+		for _, st := range final.Changed {
+			s.link.PublishState(s.rep.mqttState(st))
+		}
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = s.link.Close(c)
 		cancel()
+		p.stopLink()
 	}
 	s.log.Debug("stopping: MQTT closed")
-	if sup != nil {
+	if p.sup != nil {
 		c, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_ = sup.Stop(c)
+		_ = p.sup.Stop(c)
 		cancel()
 	}
 	if errors.Is(err, context.Canceled) {
@@ -179,17 +118,188 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	return err
 }
 
-// publishFinalStates reports every channel that was not off as off: the
-// lamps are dark and nothing pending survives the stop (SPEC §6.2, §6.5),
-// so a retained "standby" beside "offline" would tell the booth something
-// the wing no longer shows. Called after the cue loop has ended.
-func (s *Station) publishFinalStates() {
-	now := mqttlink.FormatTime(s.clock.Now())
-	for _, st := range s.States() {
-		if st.State == cues.StateOff.String() {
-			continue
-		}
-		st.State, st.Label, st.AckRequested, st.Since, st.Seq = cues.StateOff.String(), "", false, now, st.Seq+1
-		s.link.PublishState(st)
+// parts are what Run builds before it starts anything.
+type parts struct {
+	osc       *osc.Server
+	webLn     net.Listener
+	sup       *broker.Supervisor
+	link      *mqttlink.Link
+	stopLink  context.CancelFunc // ends the link's own context
+	brokerURL string
+}
+
+// close closes whatever was built, for a Run that could not start.
+func (p *parts) close() {
+	if p.link != nil {
+		c, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_ = p.link.Close(c)
+		cancel()
 	}
+	if p.stopLink != nil {
+		p.stopLink()
+	}
+	if p.sup != nil {
+		c, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_ = p.sup.Stop(c)
+		cancel()
+	}
+	if p.webLn != nil {
+		p.webLn.Close()
+	}
+	if p.osc != nil {
+		p.osc.Close()
+	}
+}
+
+// buildParts creates every part in order of cost: sockets and settings
+// first, then the broker child and the MQTT link. On error the parts built
+// so far are in p, for close.
+func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, error) {
+	p := &parts{}
+	oscListen := s.cfg.OSC.Listen
+	if s.opts.OSCListen != "" {
+		oscListen = s.opts.OSCListen
+	}
+	srv, err := osc.Listen(osc.Options{
+		Listen: oscListen,
+		Allow:  s.cfg.OSC.Allow,
+		Logger: s.log.With("part", "osc"),
+		Clock:  s.clock,
+	}, s.dispatcher())
+	if err != nil {
+		return p, listenError("OSC", "osc.listen", oscListen, "another cuelightd may be running (systemctl status cuelightd)", err)
+	}
+	p.osc, s.oscSrv, s.rep.oscSrv = srv, srv, srv
+
+	plan := s.cfg.BrokerFor(s.name)
+	p.brokerURL = plan.URL
+	if s.opts.MQTTBroker != "" {
+		plan.RunEmbedded, p.brokerURL = s.opts.MQTTBroker == "embedded", s.opts.MQTTBroker
+	}
+	var tlsConf *tls.Config
+	if p.brokerURL != "none" {
+		if tlsConf, err = tlsConfig(s.cfg); err != nil {
+			return p, fmt.Errorf("MQTT: %w", err)
+		}
+	}
+
+	webListen := s.cfg.Web.Listen
+	if s.opts.WebListen != "" {
+		webListen = s.opts.WebListen
+	}
+	if web != nil && webListen != "" {
+		if p.webLn, err = net.Listen("tcp", webListen); err != nil {
+			return p, listenError("web", "web.listen", webListen, "another cuelightd or web server may be running", err)
+		}
+	}
+
+	// MQTT: the embedded broker in its own process, then the client link.
+	if plan.RunEmbedded {
+		sup := &broker.Supervisor{Logger: s.log.With("part", "broker")}
+		listen := s.cfg.MQTT.Listen
+		if s.opts.BrokerListen != "" {
+			listen = s.opts.BrokerListen
+		}
+		err := sup.Start(ctx, broker.Options{
+			Listen:        listen,
+			TopicPrefix:   s.cfg.MQTT.TopicPrefix,
+			Users:         brokerUsers(s.cfg),
+			MaxClients:    s.cfg.MQTT.MaxClients,
+			MaxPacketSize: s.cfg.MQTT.MaxPacketSize,
+			Exe:           s.opts.BrokerExe,
+		})
+		if err != nil {
+			return p, fmt.Errorf("embedded MQTT broker: %w", err)
+		}
+		p.sup, s.sup = sup, sup
+		p.brokerURL = "tcp://" + sup.Addr()
+	}
+	if p.brokerURL == "none" {
+		return p, nil
+	}
+	link, err := mqttlink.New(mqttlink.Options{
+		Broker: p.brokerURL, Station: s.name, Show: s.cfg.Show,
+		TopicPrefix: s.cfg.MQTT.TopicPrefix,
+		Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
+		TLS:       tlsConf,
+		ClockSkew: s.cfg.MQTT.ClockSkew,
+		Clock:     s.clock,
+		Logger:    s.log.With("part", "mqtt"),
+		Channels:  append([]string(nil), s.router.local...),
+		Snapshot:  func() (mqttlink.Info, []mqttlink.State) { return s.info(), s.States() },
+	})
+	if err != nil {
+		return p, fmt.Errorf("MQTT: %w", err)
+	}
+	// Not ctx: the link must outlive the tasks, so that the clean stop
+	// publishes the final states and "offline" after the outputs are dark.
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	p.stopLink = stopLink
+	if err := link.Start(linkCtx); err != nil {
+		return p, fmt.Errorf("MQTT: %w", err)
+	}
+	p.link, s.link, s.rep.link = link, link, link
+	return p, nil
+}
+
+// listenError explains a listener that cannot be opened: for an address in
+// use, what probably holds it and what to change, without repeating the
+// socket error's own words.
+func listenError(what, key, addr, holder string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s: %s is already in use: %s; stop it or change %s in the show file", what, addr, holder, key)
+	}
+	return fmt.Errorf("%s: cannot listen on %s (%s): %w", what, addr, key, err)
+}
+
+func brokerUsers(cfg *config.Config) []broker.User {
+	var out []broker.User
+	for _, u := range cfg.MQTT.Users {
+		out = append(out, broker.User{Name: u.Name, BcryptHash: u.PasswordHash, Role: u.Role})
+	}
+	return out
+}
+
+// tlsConfig builds the client TLS settings for an outside broker. A CA
+// or key file that cannot be read is an error: connecting without it
+// would fail later with a far less helpful message (or, for the CA, trust
+// the system roots instead of the show's own).
+func tlsConfig(cfg *config.Config) (*tls.Config, error) {
+	t := cfg.MQTT.TLS
+	if t.CAFile == "" && t.CertFile == "" && !t.InsecureSkipVerify {
+		return nil, nil
+	}
+	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.cert_file / key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// status is the one-line systemd STATUS.
+func (s *Station) status() string {
+	mq := "MQTT off"
+	if s.link != nil {
+		if s.link.Connected() {
+			mq = "MQTT connected"
+		} else {
+			mq = "MQTT not connected"
+		}
+	}
+	return fmt.Sprintf("%s: %d channels, %s", s.name, len(s.router.local), mq)
 }

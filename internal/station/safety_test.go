@@ -166,7 +166,7 @@ func TestNewStationStartsOffWithNothingPending(t *testing.T) {
 		}
 	}
 	r.tick(t, time.Minute)
-	if got := r.st.eventsOut.Load(); got != 0 {
+	if got := r.st.rep.eventsOut.Load(); got != 0 {
 		t.Errorf("%d events from an idle fresh station", got)
 	}
 }

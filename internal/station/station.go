@@ -5,12 +5,10 @@
 package station
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,75 +56,65 @@ type Options struct {
 	onEvent func(cues.Event)
 }
 
-type outputKey struct {
-	channel string
-	role    cues.Role
-}
-
-type buttonRef struct {
-	channel string
-	role    string // ack_button or call_button
-}
-
 // Station is one running cuelightd. Create it with New, run it with Run.
+//
+// Its parts, by concern: the cue loop (loop.go) owns the engine and is the
+// only goroutine that changes it; outputs (outputs.go) write, self-check
+// and halt the lamps and signals; the reporter (report.go) sends feedback,
+// MQTT state and events, and logs; OSC intake (oscin.go, route.go) and
+// MQTT intake (mqttin.go) turn messages into commands for the cue loop.
 type Station struct {
 	cfg     *config.Config
 	name    string
 	clock   clockwork.Clock
 	log     *slog.Logger
-	version string
 	epoch   string
 	started time.Time
 	notify  func(string)
+	opts    Options
 
 	board    drivers.Board
 	engine   *cues.Engine
-	outputs  map[outputKey]*output
+	out      *outputs
+	rep      *reporter
+	router   router
 	buttonOf map[string]buttonRef
 	btns     []drivers.Button
 	buttons  chan drivers.ButtonEvent
-	router   router
-	feedback []netip.AddrPort
+	oscIn    chan request
+	oscCount oscCounters
 
+	// Set by Run while it builds, before any goroutine starts.
 	oscSrv *osc.Server
-	oscIn  chan request
 	link   *mqttlink.Link
 	sup    *broker.Supervisor
-	calls  chan func()
 
-	watchdogEvery time.Duration
-	loopReady     chan struct{}
+	// The cue loop's control surface (see cueLoop) and start signal.
+	calls          chan func()
+	buttonsHandled atomic.Int64
+	loopReady      chan struct{}
 
 	snapshot atomic.Pointer[[]mqttlink.State]
 	linkInfo atomic.Value // string: ok/lost/none
 
-	floor          time.Time    // the cue loop's: time of the engine's latest change or event
-	buttonsHandled atomic.Int64 // button events the cue loop has applied (tests wait on it)
-	eventsOut      atomic.Int64 // events handed to MQTT (tests wait on it)
-	scratchMsg     osc.Message  // the OSC loop's, for routing a method's literal address
-	scratchOutputs []cues.Output
-	scratchStates  []cues.ChannelState
+	floor         time.Time // the cue loop's: time of the engine's latest change or event
+	scratchStates []cues.ChannelState
 
-	errLog      rateLimiter
-	opts        Options
-	ready       atomic.Bool
-	dropped     atomic.Int64 // OSC commands dropped because the cue loop was far behind
-	routed      atomic.Int64 // OSC messages handed to the cue loop
-	routeErrors atomic.Int64 // OSC messages the router refused
-	ignored     atomic.Int64 // OSC messages not for this station
-	webAddr     string
-	haltOnce    sync.Once
+	ready atomic.Bool
 }
 
 // New builds a station from the show file: it opens every output dark and
-// every button, but starts nothing. Close the board with Halt if New fails
-// after opening pins (New does that itself).
+// every button, but starts nothing. If New fails after opening pins it
+// halts the board itself.
 func New(o Options) (*Station, error) {
 	if o.Config == nil {
 		return nil, errors.New("station: no configuration")
 	}
 	if _, ok := o.Config.Station(o.Station); !ok {
 		return nil, fmt.Errorf("station: no station %q in the show file", o.Station)
+	}
+	if o.Board == nil {
+		return nil, errors.New("station: no driver board")
 	}
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
@@ -137,30 +125,28 @@ func New(o Options) (*Station, error) {
 	if o.Epoch == "" {
 		o.Epoch = mqttlink.NewEpoch()
 	}
-	if o.Board == nil {
-		return nil, errors.New("station: no driver board")
+	if o.Notify == nil {
+		o.Notify = func(string) {}
 	}
 	s := &Station{
 		cfg: o.Config, name: o.Station, clock: o.Clock, log: o.Logger,
-		version: o.Version, epoch: o.Epoch, started: o.Clock.Now(), notify: o.Notify,
+		epoch: o.Epoch, started: o.Clock.Now(), notify: o.Notify, opts: o,
 		board:    o.Board,
-		outputs:  map[outputKey]*output{},
+		out:      &outputs{board: o.Board, log: o.Logger, m: map[outputKey]*output{}},
 		buttonOf: map[string]buttonRef{},
 		buttons:  make(chan drivers.ButtonEvent, 64),
 		oscIn:    make(chan request, 256),
 		calls:    make(chan func()),
-		feedback: o.Config.OSC.Feedback,
 
-		watchdogEvery: o.WatchdogEvery,
-		loopReady:     make(chan struct{}),
-		errLog:        rateLimiter{every: time.Second},
-		opts:          o,
+		loopReady: make(chan struct{}),
 	}
-	if s.notify == nil {
-		s.notify = func(string) {}
+	s.rep = &reporter{
+		station: o.Station, epoch: o.Epoch, clock: o.Clock, log: o.Logger,
+		feedback: o.Config.OSC.Feedback, onEvent: o.onEvent,
+		errLog: rateLimiter{every: time.Second},
 	}
 	if err := s.build(); err != nil {
-		_ = s.board.Halt()
+		s.out.halt()
 		return nil, err
 	}
 	s.linkInfo.Store(s.engine.Link())
@@ -180,44 +166,17 @@ func (s *Station) build() error {
 		s.router.eos = s.cfg.Consoles.Eos.CueList
 	}
 	st, _ := s.cfg.Station(s.name)
-	for _, ch := range chans {
+	for i := range chans {
+		ch := &chans[i]
 		s.router.local = append(s.router.local, ch.Name)
 		s.router.isMine[ch.Name] = true
 		spec := cues.ChannelSpec{
-			Name: ch.Name, Label: ch.Label, Lamps: 1,
+			Name: ch.Name, Label: ch.Label,
 			RequireAck: ch.RequireAck, GoRequiresAck: ch.GoRequiresAck,
 			GoHold: ch.GoHold, CallHold: ch.CallHold,
 		}
-		lamps := []struct {
-			pin  config.Pin
-			role cues.Role
-			key  string
-		}{
-			{ch.StandbyLamp, cues.StandbyLamp, drivers.RoleStandbyLamp},
-			{ch.GoLamp, cues.GoLamp, drivers.RoleGoLamp},
-			{ch.CallLamp, cues.CallLamp, drivers.RoleCallLamp},
-		}
-		for _, l := range lamps {
-			if l.pin.Name == "" {
-				continue
-			}
-			lamp, err := s.board.Lamp(l.pin.Name, drivers.PinOptions{Channel: ch.Name, Role: l.key, ActiveLow: l.pin.ActiveLow})
-			if err != nil {
-				return fmt.Errorf("station: channels.%s.%s: %w", ch.Name, l.key, err)
-			}
-			s.outputs[outputKey{ch.Name, l.role}] = &output{lamp: lamp}
-		}
-		if ch.GoLamp.Name != "" {
-			spec.Lamps = 2
-		}
-		spec.HasCallLamp = ch.CallLamp.Name != ""
-		if ch.CallOut.Name != "" {
-			sig, err := s.board.Signal(ch.CallOut.Name, drivers.PinOptions{Channel: ch.Name, Role: drivers.RoleCallOut, ActiveLow: ch.CallOut.ActiveLow})
-			if err != nil {
-				return fmt.Errorf("station: channels.%s.call_out: %w", ch.Name, err)
-			}
-			s.outputs[outputKey{ch.Name, cues.CallOut}] = &output{signal: sig}
-			spec.HasCallOut = true
+		if err := s.out.open(ch, &spec); err != nil {
+			return err
 		}
 		for _, b := range []struct {
 			pin config.Pin
@@ -275,7 +234,10 @@ type Stats struct {
 // Stats returns the station's counters. Safe from any goroutine once Run
 // has reported ready.
 func (s *Station) Stats() Stats {
-	st := Stats{OSCDropped: s.dropped.Load(), OSCCommands: s.routed.Load(), OSCErrors: s.routeErrors.Load(), OSCIgnored: s.ignored.Load()}
+	st := Stats{
+		OSCCommands: s.oscCount.routed.Load(), OSCErrors: s.oscCount.errors.Load(),
+		OSCIgnored: s.oscCount.ignored.Load(), OSCDropped: s.oscCount.dropped.Load(),
+	}
 	if s.oscSrv != nil {
 		st.OSC = s.oscSrv.Stats()
 	}
@@ -299,9 +261,6 @@ func (s *Station) OSCAddr() netip.AddrPort {
 	return s.oscSrv.Addr()
 }
 
-// WebAddr is the web listener's address once Run has started it.
-func (s *Station) WebAddr() string { return s.webAddr }
-
 // Name is this station's name.
 func (s *Station) Name() string { return s.name }
 
@@ -321,7 +280,7 @@ func (s *Station) storeSnapshot() {
 	s.scratchStates = s.engine.States(s.scratchStates[:0])
 	out := make([]mqttlink.State, len(s.scratchStates))
 	for i, st := range s.scratchStates {
-		out[i] = s.mqttState(st)
+		out[i] = s.rep.mqttState(st)
 	}
 	s.snapshot.Store(&out)
 	if link := s.engine.Link(); link != s.linkInfo.Load() {
@@ -332,78 +291,11 @@ func (s *Station) storeSnapshot() {
 	}
 }
 
-func (s *Station) mqttState(st cues.ChannelState) mqttlink.State {
-	return mqttlink.State{
-		Channel: st.Channel, Station: s.name, State: st.State.String(), Label: st.Label,
-		AckRequested: st.AckRequested, Since: mqttlink.FormatTime(st.Since), Seq: int64(st.Seq), Epoch: s.epoch,
-	}
-}
-
-func (s *Station) publishState(st cues.ChannelState) {
-	if s.link != nil {
-		s.link.PublishState(s.mqttState(st))
-	}
-}
-
-func (s *Station) publishEvent(ev cues.Event) {
-	s.logEvent(ev)
-	if s.opts.onEvent != nil {
-		s.opts.onEvent(ev)
-	}
-	if s.link == nil {
-		return
-	}
-	s.eventsOut.Add(1)
-	s.link.PublishEvent(mqttlink.Event{
-		Event: ev.Kind, Channel: ev.Channel, Station: s.name, Label: ev.Label,
-		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: s.epoch,
-		AckMS: ev.AckMs, Unwarned: ev.Unwarned, Reason: ev.Reason, ID: ev.ID,
-	})
-}
-
-func (s *Station) logEvent(ev cues.Event) {
-	lvl := slog.LevelInfo
-	if ev.Kind == "refused" || ev.Kind == "rejected" || ev.Kind == "fault" || ev.Kind == "lost" {
-		lvl = slog.LevelWarn
-	}
-	attrs := []any{"channel", ev.Channel, "cue", ev.Label, "seq", ev.Seq, "src", ev.Source.String()}
-	if ev.Reason != "" {
-		attrs = append(attrs, "reason", ev.Reason)
-	}
-	if ev.Kind == "ack" {
-		attrs = append(attrs, "ack_ms", ev.AckMs)
-	}
-	if ev.Unwarned {
-		attrs = append(attrs, "unwarned", true)
-	}
-	s.log.Log(context.Background(), lvl, ev.Kind, attrs...)
-}
-
 // info is the retained info payload.
 func (s *Station) info() mqttlink.Info {
 	link, _ := s.linkInfo.Load().(string)
 	return mqttlink.Info{
-		Version: s.version, Show: s.cfg.Show, Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
+		Version: s.opts.Version, Show: s.cfg.Show, Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
 		Channels: append([]string(nil), s.router.local...), Link: link,
 	}
-}
-
-// rateLimiter lets one log line through per period and counts the rest.
-type rateLimiter struct {
-	mu         sync.Mutex
-	every      time.Duration
-	last       time.Time
-	suppressed int
-}
-
-func (r *rateLimiter) allow(now time.Time) (bool, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Sub(r.last) < r.every {
-		r.suppressed++
-		return false, 0
-	}
-	n := r.suppressed
-	r.last, r.suppressed = now, 0
-	return true, n
 }

@@ -1,0 +1,59 @@
+package station
+
+import (
+	"time"
+
+	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/internal/mqttlink"
+)
+
+// MQTT intake: commands from <prefix>/channel/<ch>/cmd and <prefix>/all/cmd,
+// already validated by the link (retained, repeated and stale commands are
+// marked rejected there), applied on the cue loop. Every valid MQTT command
+// counts as the booth heard (docs/protocol.md §6.3): cuectl, the desk page
+// and a gateway reach a station through MQTT.
+
+// mqttIn returns the MQTT command channel, or nil (never ready) without MQTT.
+func (s *Station) mqttIn() <-chan mqttlink.Inbound {
+	if s.link == nil {
+		return nil
+	}
+	return s.link.Commands()
+}
+
+// handleMQTT applies one MQTT command, or publishes its rejection as a
+// "rejected" event on every channel it was addressed to.
+func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
+	targets := []string{in.Channel}
+	if in.Channel == "" {
+		targets = s.router.local
+	}
+	verb, err := cues.ParseCommandVerb(in.Cmd.Cmd)
+	if !in.Rejected && err != nil {
+		in.Rejected, in.Reason = true, "unknown cmd "+in.Cmd.Cmd
+	}
+	if in.Rejected {
+		for _, ch := range targets {
+			st, ok := s.engine.Snapshot(ch)
+			if !ok {
+				continue
+			}
+			s.rep.event(cues.Event{Kind: cues.EventRejected, Channel: ch, Label: in.Cmd.Label, At: now,
+				Source: cues.SourceMQTT, Seq: st.Seq, Reason: in.Reason, ID: in.Cmd.ID})
+		}
+		return
+	}
+	c := cues.Command{Verb: verb, Label: in.Cmd.Label, HasLabel: in.Cmd.Label != "",
+		Source: cues.SourceMQTT, FromBooth: true, ID: in.Cmd.ID}
+	if in.Cmd.Value != nil {
+		c.Value = *in.Cmd.Value
+	}
+	if !verb.IsChannelVerb() { // hold, release: show-wide, once
+		s.apply(now, s.engine.Apply(now, c), nil)
+		return
+	}
+	for _, ch := range targets {
+		c.Channel = ch
+		s.apply(now, s.engine.Apply(now, c), nil)
+	}
+}
