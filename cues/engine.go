@@ -20,24 +20,33 @@ const (
 	DefaultCallHold = 5 * time.Second // how long a call drives call_out and flashes call_lamp
 )
 
-// Event kinds (Event.Kind, SPEC §4). The engine never emits EventRejected:
-// rejecting a retained, repeated or stale MQTT command is the station's job,
-// before a Command exists; the constant is here so that every kind has one.
+// EventKind is what an Event reports; its value is the wire name of the
+// event (docs/mqtt.md "event").
+type EventKind string
+
+// Event kinds (Event.Kind, docs/protocol.md §4). The engine never emits
+// EventRejected: rejecting a retained, repeated or stale MQTT command is the
+// station's job, before a Command exists; the constant is here so that
+// every kind has one.
 const (
-	EventStandby  = "standby"
-	EventAck      = "ack"
-	EventPress    = "press"
-	EventGo       = "go"
-	EventOff      = "off"
-	EventCall     = "call"
-	EventRefused  = "refused"
-	EventRejected = "rejected"
-	EventHold     = "hold"
-	EventRelease  = "release"
-	EventLost     = "lost"
-	EventRestored = "restored"
-	EventFault    = "fault"
+	EventStandby  EventKind = "standby"
+	EventAck      EventKind = "ack"
+	EventPress    EventKind = "press"
+	EventGo       EventKind = "go"
+	EventOff      EventKind = "off"
+	EventCall     EventKind = "call"
+	EventRefused  EventKind = "refused"
+	EventRejected EventKind = "rejected"
+	EventHold     EventKind = "hold"
+	EventRelease  EventKind = "release"
+	EventLost     EventKind = "lost"
+	EventRestored EventKind = "restored"
+	EventFault    EventKind = "fault"
 )
+
+// EventKinds lists every kind, in the order of docs/protocol.md §4.
+var EventKinds = []EventKind{EventStandby, EventAck, EventPress, EventGo, EventOff, EventCall,
+	EventRefused, EventRejected, EventHold, EventRelease, EventLost, EventRestored, EventFault}
 
 // Reasons the engine gives in refusals (Refusal.Reason, Event.Reason) that
 // callers may want to recognise. Others are built per case and name the
@@ -124,7 +133,7 @@ type ChannelState struct {
 // Event is one reportable happening (SPEC §4 event JSON, without station
 // and epoch).
 type Event struct {
-	Kind     string    // one of the Event* constants
+	Kind     EventKind // what happened
 	Channel  string    // channel name
 	Label    string    // cue label (see docs/states.md for which one each kind carries)
 	At       time.Time // when it happened; a timer's own deadline for timer events
@@ -473,7 +482,7 @@ func (e *Engine) change(i int, at time.Time, st State, label string, ackReq bool
 }
 
 // event reports an event on channel i with the channel's current seq.
-func (e *Engine) event(i int, kind, label string, at time.Time, src Source, id string) *Event {
+func (e *Engine) event(i int, kind EventKind, label string, at time.Time, src Source, id string) *Event {
 	e.res.Events = append(e.res.Events, Event{
 		Kind:    kind,
 		Channel: e.ch[i].spec.Name,

@@ -290,7 +290,7 @@ func TestSeqAndSince(t *testing.T) {
 	type want struct {
 		seq   uint64
 		state State
-		event string
+		event EventKind
 	}
 	steps := []struct {
 		after time.Duration

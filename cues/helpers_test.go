@@ -113,7 +113,7 @@ func copyResult(r Result) Result {
 func kinds(evs []Event) []string {
 	var out []string
 	for _, ev := range evs {
-		out = append(out, ev.Kind+" "+ev.Channel)
+		out = append(out, string(ev.Kind)+" "+ev.Channel)
 	}
 	return out
 }

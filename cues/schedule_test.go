@@ -165,7 +165,7 @@ func TestSchedule(t *testing.T) {
 // ("refused: reason") to log.
 func collect(log []string, res Result) []string {
 	for _, ev := range res.Events {
-		log = append(log, ev.Kind+" "+ev.Channel)
+		log = append(log, string(ev.Kind)+" "+ev.Channel)
 	}
 	for _, r := range res.Refused {
 		log = append(log, "refused: "+r.Reason)

@@ -66,7 +66,7 @@ func (r *reporter) event(ev cues.Event) {
 	}
 	r.eventsOut.Add(1)
 	r.link.PublishEvent(mqttlink.Event{
-		Event: ev.Kind, Channel: ev.Channel, Station: r.station, Label: ev.Label,
+		Event: string(ev.Kind), Channel: ev.Channel, Station: r.station, Label: ev.Label,
 		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: r.epoch,
 		AckMS: ev.AckMs, Unwarned: ev.Unwarned, Reason: ev.Reason, ID: ev.ID,
 	})
@@ -88,7 +88,7 @@ func (r *reporter) logEvent(ev cues.Event) {
 	if ev.Unwarned {
 		attrs = append(attrs, "unwarned", true)
 	}
-	r.log.Log(context.Background(), lvl, ev.Kind, attrs...)
+	r.log.Log(context.Background(), lvl, string(ev.Kind), attrs...)
 }
 
 // call reports a call from the wing to every feedback target.
