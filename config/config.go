@@ -180,7 +180,12 @@ type Station struct {
 	AllowBootPins bool
 	// Debounce is how long a button must be stable (default 20ms).
 	Debounce time.Duration
-	Line     int // line of the station's key in the file
+	// MinBrightness is the lowest level any lamp of the station shows a
+	// state at, in (0, 1] (default DefaultMinBrightness): a brightness
+	// command or a channel's brightness never dims a lamp below it, so a
+	// lit lamp is always visible and a dark lamp never means GO.
+	MinBrightness float64
+	Line          int // line of the station's key in the file
 }
 
 // Pull is the bias of a button input.
@@ -250,7 +255,7 @@ type Channel struct {
 	StuckAfter    time.Duration // a button held this long is a fault (default 10s)
 	CallHold      time.Duration // how long a call drives call_out and call_lamp (default 5s)
 	// Brightness is the lamp level until a brightness command changes it,
-	// in (0, 1] (default 1).
+	// in (0, 1] and not below its station's MinBrightness (default 1).
 	Brightness float64
 	Line       int // line of the channel's key in the file
 }

@@ -82,7 +82,7 @@ consoles:
   eos: {cue_list: 1}                    # /eos/out/event/cue/1/<cue>/fire is a GO
 patterns: {slow: 1s, fast: 250ms, wink_on: 150ms, wink_every: 2s, alternate: 500ms, double_every: 1s}
 stations:
-  sl-wing: {driver: gpio}               # gpio (periph.io) or sim
+  sl-wing: {driver: gpio, min_brightness: 0.1}   # gpio (periph.io), sim, or none (a booth machine: no lamps)
 channels:
   fly:
     station: sl-wing
@@ -129,7 +129,7 @@ func TestSpecExample(t *testing.T) {
 			Slow: time.Second, Fast: 250 * time.Millisecond, WinkOn: 150 * time.Millisecond,
 			WinkEvery: 2 * time.Second, Alternate: 500 * time.Millisecond, DoubleEvery: time.Second,
 		},
-		Stations: []Station{{Name: "sl-wing", Driver: "gpio", Debounce: 20 * time.Millisecond, Line: 17}},
+		Stations: []Station{{Name: "sl-wing", Driver: "gpio", Debounce: 20 * time.Millisecond, MinBrightness: 0.1, Line: 17}},
 		Channels: []Channel{
 			{
 				Name: "fly", Station: "sl-wing", Label: "Fly rail",
@@ -187,6 +187,7 @@ func TestMinimalDefaults(t *testing.T) {
 		{"patterns", cfg.Patterns, DefaultPatterns()},
 		{"stations.pi.debounce", cfg.Stations[0].Debounce, 20 * time.Millisecond},
 		{"stations.pi.allow_boot_pins", cfg.Stations[0].AllowBootPins, false},
+		{"stations.pi.min_brightness", cfg.Stations[0].MinBrightness, DefaultMinBrightness},
 		{"channels.sl.station", cfg.Channels[0].Station, "pi"},
 		{"channels.sl.label", cfg.Channels[0].Label, "sl"},
 		{"channels.sl.go_hold", cfg.Channels[0].GoHold, 3 * time.Second},

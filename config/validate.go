@@ -33,6 +33,8 @@ const (
 	DefaultGoHold        = cues.DefaultGoHold
 	DefaultStuckAfter    = 10 * time.Second
 	DefaultCallHold      = cues.DefaultCallHold
+	// DefaultMinBrightness is stations.<s>.min_brightness when not given.
+	DefaultMinBrightness = 0.1
 )
 
 // DefaultPatterns returns the SPEC §2 lamp timings (the cue engine's).
@@ -175,6 +177,13 @@ func (d *decoder) validateStations(f *rawFile, c *Config) {
 			s.Driver = r.Driver.V
 		}
 		s.Debounce = d.durationIn(r.Debounce, path+".debounce", DefaultDebounce, time.Millisecond, 500*time.Millisecond, false)
+		s.MinBrightness = DefaultMinBrightness
+		if b := r.MinBrightness; b.Set {
+			s.MinBrightness = b.V
+			if !(b.V > 0 && b.V <= 1) {
+				d.errf(b.Line, path+".min_brightness", fmt.Sprintf("more than 0 and at most 1: a dark lamp must never mean GO; the default is %g", DefaultMinBrightness), "%g is out of range", b.V)
+			}
+		}
 		c.Stations = append(c.Stations, s)
 	}
 }
@@ -772,8 +781,12 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 		ch.Brightness = 1
 		if b := r.Brightness; b.Set {
 			ch.Brightness = b.V
-			if !(b.V > 0 && b.V <= 1) {
+			switch {
+			case !(b.V > 0 && b.V <= 1):
 				d.errf(b.Line, path+".brightness", "more than 0 and at most 1: a lamp at 0 never lights", "%g is out of range", b.V)
+			case stOK && st.MinBrightness > 0 && b.V < st.MinBrightness:
+				d.errf(b.Line, path+".brightness", "raise it, or lower min_brightness: no lamp shows a state below it",
+					"%g is below stations.%s.min_brightness %g", b.V, st.Name, st.MinBrightness)
 			}
 		}
 		c.Channels = append(c.Channels, ch)
