@@ -951,7 +951,8 @@ channels:
   fly: {standby_lamp: GPIO17, label: ""}
 `,
 		want: "show.yaml:4: channels.fly.label: is empty (leave label out to show the channel name)",
-	}, {
+	},
+	{
 		name: "binary file",
 		yaml: "\n\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00",
 		want: "show.yaml:1: not a text show file: it holds NUL bytes (a show file is YAML text, like the example in docs/configuration.md; is this the right file?)",
