@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -233,9 +234,6 @@ type PinUse struct {
 	Pin  Pin
 }
 
-// IsButton reports whether the role is an input.
-func (u PinUse) IsButton() bool { return u.Role == RoleAckButton || u.Role == RoleCallButton }
-
 // Channel is one cue position.
 type Channel struct {
 	Name    string // a-z 0-9 - _, 1–32 characters, not reserved
@@ -272,6 +270,21 @@ func (c Channel) Pins() []PinUse {
 		{RoleCallButton, c.CallButton},
 	}
 	return slices.DeleteFunc(all, func(u PinUse) bool { return u.Pin.Name == "" })
+}
+
+// Summary describes the show in one line, as check-config prints it
+// after "FILE: valid: ": `show "Hamlet", 1 station, 2 channels`.
+func (c *Config) Summary() string {
+	return fmt.Sprintf("show %q, %s, %s", c.Show, Plural(len(c.Stations), "station"), Plural(len(c.Channels), "channel"))
+}
+
+// Plural writes a count with an English noun that takes -s: "1 station",
+// "2 stations", "0 channels".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // Station returns the station with the given name.

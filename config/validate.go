@@ -46,10 +46,6 @@ var reservedNames = []string{"all", "cue", "state", "ping", "pong", "sync", "hea
 // error, station, channel.
 func IsReserved(name string) bool { return slices.Contains(reservedNames, name) }
 
-// ValidChannelName reports whether name is a valid channel name: 1 to 32
-// characters from a-z 0-9 - _, and not reserved.
-func ValidChannelName(name string) bool { return nameRE.MatchString(name) && !IsReserved(name) }
-
 var nameRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 
 // checkName checks a channel or station name; what is "channel" or "station".
