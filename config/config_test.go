@@ -591,7 +591,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-
 func TestSummaryPlurals(t *testing.T) {
 	t.Parallel()
 	one := mustParse(t, `
