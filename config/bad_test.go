@@ -952,4 +952,104 @@ channels:
 `,
 		want: "show.yaml:4: channels.fly.label: is empty (leave label out to show the channel name)",
 	},
+	{
+		name: "binary file",
+		yaml: "\n\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00",
+		want: "show.yaml:1: not a text show file: it holds NUL bytes (a show file is YAML text, like the example in docs/configuration.md; is this the right file?)",
+	},
+	{
+		name: "random bytes that are not UTF-8",
+		yaml: "\n\xc3\x28\xa0\xa1\xf0\x28\x8c\xbc random",
+		want: "show.yaml:1: not a text show file: it is not UTF-8 text (a show file is YAML text, like the example in docs/configuration.md; is this the right file?)",
+	},
+	{
+		name: "many control characters",
+		yaml: "\n\x1b[31m\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c text",
+		want: "show.yaml:1: not a text show file: it holds 11 control characters (a show file is YAML text, like the example in docs/configuration.md; is this the right file?)",
+	},
+	{
+		name: "one control character in a text file",
+		yaml: "\nshow: x\nstations: {a: {driver: gpio}}\nchannels: {fly: {standby_lamp: GPIO17, label: \"a\x01b\"}}\n",
+		want: "show.yaml:3: YAML syntax: control characters are not allowed (remove the control character from this line: a show file is plain text)",
+	},
+	{
+		name: "quoted boolean",
+		yaml: `
+show: x
+stations: {a: {driver: gpio}}
+channels:
+  fly: {standby_lamp: GPIO17, require_ack: "true"}
+`,
+		want: `show.yaml:4: channels.fly.require_ack: want true or false, not the text "true" (remove the quotes)`,
+	},
+	{
+		name: "quoted number",
+		yaml: `
+show: x
+mqtt: {max_clients: '64'}
+stations: {a: {driver: gpio, min_brightness: "0.2"}}
+channels: {fly: {standby_lamp: GPIO17, brightness: "0.5"}}
+`,
+		want: "show.yaml:2: mqtt.max_clients: want a whole number, not the text \"64\" (remove the quotes)\n" +
+			"show.yaml:3: stations.a.min_brightness: want a number, not the text \"0.2\" (remove the quotes)\n" +
+			"show.yaml:4: channels.fly.brightness: want a number, not the text \"0.5\" (remove the quotes)",
+	},
+	{
+		name: "quoted word that is no boolean",
+		yaml: `
+show: x
+stations: {a: {driver: gpio, allow_boot_pins: "yes"}}
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: `show.yaml:2: stations.a.allow_boot_pins: want true or false, not "yes" (write true or false)`,
+	},
+	{
+		name: "empty file",
+		yaml: "\n",
+		want: "show.yaml:1: the file is empty (start from the example in docs/configuration.md; cuelightd --demo runs the built-in demo show)",
+	},
+	{
+		name: "comments only",
+		yaml: "\n# show: Hamlet\n",
+		want: "show.yaml:1: the file is empty (start from the example in docs/configuration.md; cuelightd --demo runs the built-in demo show)",
+	},
+	{
+		name: "min_brightness zero",
+		yaml: `
+show: x
+stations: {a: {driver: gpio, min_brightness: 0}}
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: "show.yaml:2: stations.a.min_brightness: 0 is out of range (more than 0 and at most 1: a dark lamp must never mean GO; the default is 0.1)",
+	},
+	{
+		name: "min_brightness above one",
+		yaml: `
+show: x
+stations:
+  a:
+    driver: gpio
+    min_brightness: 1.5
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: "show.yaml:5: stations.a.min_brightness: 1.5 is out of range (more than 0 and at most 1: a dark lamp must never mean GO; the default is 0.1)",
+	},
+	{
+		name: "min_brightness negative",
+		yaml: `
+show: x
+stations: {a: {driver: sim, min_brightness: -0.1}}
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: "show.yaml:2: stations.a.min_brightness: -0.1 is out of range (more than 0 and at most 1: a dark lamp must never mean GO; the default is 0.1)",
+	},
+	{
+		name: "brightness below the station's min_brightness",
+		yaml: `
+show: x
+stations: {a: {driver: gpio, min_brightness: 0.3}}
+channels: {fly: {standby_lamp: GPIO17, brightness: 0.2}}
+`,
+		want: "show.yaml:3: channels.fly.brightness: 0.2 is below stations.a.min_brightness 0.3 (raise it, or lower min_brightness: no lamp shows a state below it)",
+	},
 }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -180,7 +181,12 @@ type Station struct {
 	AllowBootPins bool
 	// Debounce is how long a button must be stable (default 20ms).
 	Debounce time.Duration
-	Line     int // line of the station's key in the file
+	// MinBrightness is the lowest level any lamp of the station shows a
+	// state at, in (0, 1] (default DefaultMinBrightness): a brightness
+	// command or a channel's brightness never dims a lamp below it, so a
+	// lit lamp is always visible and a dark lamp never means GO.
+	MinBrightness float64
+	Line          int // line of the station's key in the file
 }
 
 // Pull is the bias of a button input.
@@ -228,9 +234,6 @@ type PinUse struct {
 	Pin  Pin
 }
 
-// IsButton reports whether the role is an input.
-func (u PinUse) IsButton() bool { return u.Role == RoleAckButton || u.Role == RoleCallButton }
-
 // Channel is one cue position.
 type Channel struct {
 	Name    string // a-z 0-9 - _, 1–32 characters, not reserved
@@ -250,7 +253,7 @@ type Channel struct {
 	StuckAfter    time.Duration // a button held this long is a fault (default 10s)
 	CallHold      time.Duration // how long a call drives call_out and call_lamp (default 5s)
 	// Brightness is the lamp level until a brightness command changes it,
-	// in (0, 1] (default 1).
+	// in (0, 1] and not below its station's MinBrightness (default 1).
 	Brightness float64
 	Line       int // line of the channel's key in the file
 }
@@ -267,6 +270,21 @@ func (c Channel) Pins() []PinUse {
 		{RoleCallButton, c.CallButton},
 	}
 	return slices.DeleteFunc(all, func(u PinUse) bool { return u.Pin.Name == "" })
+}
+
+// Summary describes the show in one line, as check-config prints it
+// after "FILE: valid: ": `show "Hamlet", 1 station, 2 channels`.
+func (c *Config) Summary() string {
+	return fmt.Sprintf("show %q, %s, %s", c.Show, Plural(len(c.Stations), "station"), Plural(len(c.Channels), "channel"))
+}
+
+// Plural writes a count with an English noun that takes -s: "1 station",
+// "2 stations", "0 channels".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // Station returns the station with the given name.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -95,6 +97,7 @@ type rawStation struct {
 	Driver        val[string]
 	AllowBootPins val[bool]
 	Debounce      val[time.Duration]
+	MinBrightness val[float64]
 }
 
 type rawChannel struct {
@@ -165,6 +168,10 @@ func (d *decoder) readDocument(r io.Reader) *yaml.Node {
 		d.errf(1, "", "a show file is a few kilobytes; is this the right file?", "larger than %d bytes", maxFileSize)
 		return nil
 	}
+	if why := binary(data); why != "" {
+		d.errf(1, "", "a show file is YAML text, like the example in docs/configuration.md; is this the right file?", "not a text show file: %s", why)
+		return nil
+	}
 	root, extra, err := parseYAML(data)
 	if err != nil {
 		line := syntaxLine(data, err)
@@ -172,13 +179,44 @@ func (d *decoder) readDocument(r io.Reader) *yaml.Node {
 		return nil
 	}
 	if root == nil {
-		d.errf(1, "", "start from config/reference.yaml or the example in docs/configuration.md", "the file is empty")
+		d.errf(1, "", emptyHint, "the file is empty")
 		return nil
 	}
 	if extra > 0 {
 		d.errf(extra, "", "remove the line with --- and what follows, or merge it into the first document", "a show file holds one YAML document")
 	}
 	return root
+}
+
+// emptyHint is the fix for an empty show file. It names no example file
+// on disk: where the package puts one is the packaging's business, and the
+// docs and the demo show are always there.
+const emptyHint = "start from the example in docs/configuration.md; cuelightd --demo runs the built-in demo show"
+
+// binary says why data is not a text file at all (an executable, an
+// image, a compressed file), or "" when it may be text. A text file with
+// a stray control character is left to the YAML parser, which names the
+// line.
+func binary(data []byte) string {
+	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+		return "" // UTF-16 with a byte-order mark, which YAML accepts
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		return "it holds NUL bytes"
+	}
+	if !utf8.Valid(data) {
+		return "it is not UTF-8 text"
+	}
+	n := 0
+	for _, c := range data {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f {
+			n++
+		}
+	}
+	if n > 8 {
+		return fmt.Sprintf("it holds %d control characters", n)
+	}
+	return ""
 }
 
 // parseYAML decodes the first document into a node and reports the line
@@ -224,6 +262,8 @@ func yamlHint(err error, text string) string {
 	switch {
 	case strings.Contains(text, "\t") && (strings.Contains(msg, "tab") || strings.Contains(msg, "cannot start any token")):
 		return "indent with spaces: YAML does not allow tabs"
+	case strings.Contains(msg, "control characters are not allowed"):
+		return "remove the control character from this line: a show file is plain text"
 	case strings.Contains(msg, "unexpected end of stream"):
 		return "a quote opened here is never closed"
 	case strings.Contains(msg, "mapping values are not allowed"):
@@ -431,8 +471,12 @@ func (d *decoder) scalar(e kv, hint string) bool {
 	return true
 }
 
-// text reads any scalar as text, as written.
-func (d *decoder) text(m map[string]kv, key string, hint string) (v val[string]) {
+// readScalar reads the scalar under key with parse, which turns the value
+// node into a T or says what is wrong (msg) and how to fix it (fix, or
+// hint when fix is empty). A missing key gives the zero val; a value that
+// is not a single scalar is reported with hint. It is the one reader
+// behind text, boolean, duration, integer and number.
+func readScalar[T any](d *decoder, m map[string]kv, key, hint string, parse func(n *yaml.Node) (v T, msg, fix string)) (v val[T]) {
 	e, ok := m[key]
 	if !ok {
 		return v
@@ -442,98 +486,98 @@ func (d *decoder) text(m map[string]kv, key string, hint string) (v val[string])
 		v.Bad = true
 		return v
 	}
-	v.V, v.Set = e.val.Value, true
-	return v
-}
-
-func (d *decoder) boolean(m map[string]kv, key string) (v val[bool]) {
-	e, ok := m[key]
-	if !ok {
-		return v
-	}
-	v.Line = e.vline
-	if !d.scalar(e, "write true or false") {
-		v.Bad = true
-		return v
-	}
-	if e.val.Tag != "!!bool" {
-		d.errf(e.vline, e.path, "write true or false", "want true or false, not %q", e.val.Value)
-		v.Bad = true
-		return v
-	}
-	v.V, v.Set = strings.EqualFold(e.val.Value, "true"), true
-	return v
-}
-
-func (d *decoder) duration(m map[string]kv, key string) (v val[time.Duration]) {
-	e, ok := m[key]
-	if !ok {
-		return v
-	}
-	v.Line = e.vline
-	const hint = "write a number and a unit: 250ms, 3s, 1m"
-	if !d.scalar(e, hint) {
-		v.Bad = true
-		return v
-	}
-	s := e.val.Value
-	if e.val.Tag == "!!int" || e.val.Tag == "!!float" {
-		if f, err := strconv.ParseFloat(s, 64); err == nil && f == 0 {
-			v.Set = true
-			return v
+	x, msg, fix := parse(e.val)
+	if msg != "" {
+		if fix == "" {
+			fix = hint
 		}
-		d.errf(e.vline, e.path, fmt.Sprintf("write %ss or %sms", s, s), "%s has no unit", s)
+		d.errf(e.vline, e.path, fix, "%s", msg)
 		v.Bad = true
 		return v
 	}
-	dur, err := time.ParseDuration(s)
-	if err != nil {
-		d.errf(e.vline, e.path, hint, "%q is not a duration", s)
-		v.Bad = true
-		return v
-	}
-	v.V, v.Set = dur, true
+	v.V, v.Set = x, true
 	return v
 }
 
-func (d *decoder) integer(m map[string]kv, key string) (v val[int64]) {
-	e, ok := m[key]
-	if !ok {
-		return v
-	}
-	v.Line = e.vline
-	if !d.scalar(e, "write a whole number") {
-		v.Bad = true
-		return v
-	}
-	var n int64
-	if e.val.Tag != "!!int" || e.val.Decode(&n) != nil {
-		d.errf(e.vline, e.path, "write a whole number", "want a whole number, not %q", e.val.Value)
-		v.Bad = true
-		return v
-	}
-	v.V, v.Set = n, true
-	return v
+// quoted reports whether a scalar is written in quotes, and so is text
+// even when it looks like a boolean or a number.
+func quoted(n *yaml.Node) bool {
+	return n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
 }
 
-func (d *decoder) number(m map[string]kv, key string) (v val[float64]) {
-	e, ok := m[key]
-	if !ok {
-		return v
+// notText says what is wrong with a value that is not of the wanted
+// kind; when it is in quotes and would be of one of the tags without them
+// ("true" where true is wanted), the fix is to remove the quotes.
+func notText(n *yaml.Node, want string, tags ...string) (msg, fix string) {
+	if quoted(n) && slices.Contains(tags, plainTag(n.Value)) {
+		return fmt.Sprintf("want %s, not the text %q", want, n.Value), "remove the quotes"
 	}
-	v.Line = e.vline
-	if !d.scalar(e, "write a number such as 0.5") {
-		v.Bad = true
-		return v
+	return fmt.Sprintf("want %s, not %q", want, n.Value), ""
+}
+
+// plainTag returns the tag YAML gives s written without quotes ("!!bool"
+// for true), or "" when s is not one plain scalar.
+func plainTag(s string) string {
+	var doc yaml.Node
+	if strings.ContainsAny(s, "\n#:{}[],&*!|>'\"%@`") || yaml.Unmarshal([]byte(s), &doc) != nil ||
+		len(doc.Content) != 1 || doc.Content[0].Kind != yaml.ScalarNode {
+		return ""
 	}
-	var f float64
-	if (e.val.Tag != "!!int" && e.val.Tag != "!!float") || e.val.Decode(&f) != nil {
-		d.errf(e.vline, e.path, "write a number such as 0.5", "want a number, not %q", e.val.Value)
-		v.Bad = true
-		return v
-	}
-	v.V, v.Set = f, true
-	return v
+	return doc.Content[0].Tag
+}
+
+// text reads any scalar as text, as written.
+func (d *decoder) text(m map[string]kv, key string, hint string) val[string] {
+	return readScalar(d, m, key, hint, func(n *yaml.Node) (string, string, string) { return n.Value, "", "" })
+}
+
+func (d *decoder) boolean(m map[string]kv, key string) val[bool] {
+	return readScalar(d, m, key, "write true or false", func(n *yaml.Node) (bool, string, string) {
+		if n.Tag != "!!bool" {
+			msg, fix := notText(n, "true or false", "!!bool")
+			return false, msg, fix
+		}
+		return strings.EqualFold(n.Value, "true"), "", ""
+	})
+}
+
+func (d *decoder) duration(m map[string]kv, key string) val[time.Duration] {
+	return readScalar(d, m, key, "write a number and a unit: 250ms, 3s, 1m", func(n *yaml.Node) (time.Duration, string, string) {
+		s := n.Value
+		if n.Tag == "!!int" || n.Tag == "!!float" {
+			if f, err := strconv.ParseFloat(s, 64); err == nil && f == 0 {
+				return 0, "", ""
+			}
+			return 0, fmt.Sprintf("%s has no unit", s), fmt.Sprintf("write %ss or %sms", s, s)
+		}
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Sprintf("%q is not a duration", s), ""
+		}
+		return dur, "", ""
+	})
+}
+
+func (d *decoder) integer(m map[string]kv, key string) val[int64] {
+	return readScalar(d, m, key, "write a whole number", func(n *yaml.Node) (int64, string, string) {
+		var i int64
+		if n.Tag != "!!int" || n.Decode(&i) != nil {
+			msg, fix := notText(n, "a whole number", "!!int")
+			return 0, msg, fix
+		}
+		return i, "", ""
+	})
+}
+
+func (d *decoder) number(m map[string]kv, key string) val[float64] {
+	return readScalar(d, m, key, "write a number such as 0.5", func(n *yaml.Node) (float64, string, string) {
+		var f float64
+		if (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil {
+			msg, fix := notText(n, "a number", "!!int", "!!float")
+			return 0, msg, fix
+		}
+		return f, "", ""
+	})
 }
 
 // list reads a list of scalars as text. present reports whether the key
@@ -677,6 +721,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.Driver = d.text(m, "driver", "write gpio or sim")
 	s.AllowBootPins = d.boolean(m, "allow_boot_pins")
 	s.Debounce = d.duration(m, "debounce")
+	s.MinBrightness = d.number(m, "min_brightness")
 	return s
 }
 

@@ -8,9 +8,6 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-// DemoYAML returns the text of the built-in demo show.
-func DemoYAML() []byte { return bytes.Clone(demoYAML) }
-
 // Demo returns the built-in demo show (SPEC §5): station "demo" on the sim
 // driver, channels fly, sl, sr and trap, the embedded broker on
 // 127.0.0.1:1883, OSC on 127.0.0.1:53100, the web listener on

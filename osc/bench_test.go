@@ -157,7 +157,7 @@ func BenchmarkServerUDPRoundTrip(b *testing.B) {
 	d := &Dispatcher{}
 	pong := NewMessage("/cuelight/pong")
 	_ = d.Handle("/cuelight/ping", func(m *Message, from *Sender) { _ = from.Reply(pong) })
-	s, err := Listen(Options{Listen: "127.0.0.1:0"}, d)
+	s, err := Listen(Options{Listen: "127.0.0.1:0", Allow: AllowLoopback}, d)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,9 @@ import (
 type Handler func(msg *Message, from *Sender)
 
 // DefaultHorizon is how far in the future a bundle's time tag may lie for
-// the bundle to be held until then; later bundles are dropped.
+// the bundle to be held until then; later bundles are dropped. A
+// dispatcher in DeliverFuture mode does not apply it: the application
+// judges [Sender.Due] itself.
 const DefaultHorizon = 10 * time.Second
 
 // DefaultMaxPending is the default limit on bundles held for a future time.
@@ -40,6 +42,26 @@ const DefaultMaxPending = 1024
 // bundles, is dropped and counted. A bundle inside a held bundle is judged
 // again, by its own time tag, when the outer one is delivered.
 //
+// DeliverFuture mode: an application that must own scheduling (drop what
+// is scheduled when a hold latches, refuse what is too far ahead with an
+// answer to the sender) sets DeliverFuture. Then no bundle is ever held:
+// the messages of a bundle with a future time tag are delivered at once,
+// in order, and the handler learns the time they were meant for from
+// [Sender.Due] on the Sender it is given. Horizon and MaxPending do not
+// apply, nothing is pending, and each bundle whose own time tag lies in
+// the future is counted in DispatchStats.Future. The edge cases:
+//   - a message outside any bundle, and a bundle tagged [Immediately],
+//     at or before now, carry a zero Due unless an enclosing bundle is in
+//     the future;
+//   - nested bundles: Due is the latest future time tag among the bundle
+//     and the bundles around it (an inner bundle tagged earlier than its
+//     outer one runs at the outer one's time, as in the holding mode);
+//   - a past tag inside a future bundle is not counted as late; a past
+//     tag elsewhere is, as in the holding mode;
+//   - the Sender a handler gets for a future bundle is a copy of the
+//     caller's with Due set (a Sender with no address when the caller
+//     passed nil), lent for the call like any other.
+//
 // Registration ([Dispatcher.Handle], [Dispatcher.Remove],
 // [Dispatcher.SetFallback]) is safe at any time, from any goroutine, also
 // from inside a handler; the change applies to the next message. Dispatching
@@ -58,6 +80,10 @@ type Dispatcher struct {
 	// PathWildcard enables the OSC 1.1 "//" wildcard in incoming patterns
 	// (see [MatchOptions]).
 	PathWildcard bool
+	// DeliverFuture delivers future-tagged bundles at once, with their
+	// time in [Sender.Due], instead of holding them (see "DeliverFuture
+	// mode" above). The default, false, holds them.
+	DeliverFuture bool
 
 	mu  sync.Mutex // serialises registration
 	tab atomic.Pointer[table]
@@ -66,7 +92,7 @@ type Dispatcher struct {
 	pending pendingHeap
 	seq     uint64
 
-	unmatched, delivered, scheduled, late, dropped atomic.Uint64
+	unmatched, delivered, scheduled, future, late, dropped atomic.Uint64
 }
 
 type method struct {
@@ -281,6 +307,10 @@ func (d *Dispatcher) Dispatch(p Packet, from *Sender, now time.Time) {
 }
 
 func (d *Dispatcher) dispatchBundle(b *Bundle, from *Sender, now time.Time) {
+	if d.DeliverFuture {
+		d.deliverBundle(b, from, now)
+		return
+	}
 	if !b.Time.IsImmediate() {
 		due := b.Time.Time()
 		if due.After(now) {
@@ -297,6 +327,36 @@ func (d *Dispatcher) dispatchBundle(b *Bundle, from *Sender, now time.Time) {
 			d.DispatchMessage(e, from)
 		case *Bundle:
 			d.dispatchBundle(e, from, now)
+		}
+	}
+}
+
+// deliverBundle is dispatchBundle in DeliverFuture mode: every element at
+// once, with the latest future time tag so far in the Sender's Due.
+func (d *Dispatcher) deliverBundle(b *Bundle, from *Sender, now time.Time) {
+	if !b.Time.IsImmediate() {
+		tag := b.Time.Time()
+		switch {
+		case tag.After(now):
+			d.future.Add(1)
+			if tag.After(from.Due()) {
+				s := Sender{}
+				if from != nil {
+					s = *from
+				}
+				s.due = tag
+				from = &s
+			}
+		case tag.Before(now) && from.Due().IsZero():
+			d.late.Add(1)
+		}
+	}
+	for _, e := range b.Elements {
+		switch e := e.(type) {
+		case *Message:
+			d.DispatchMessage(e, from)
+		case *Bundle:
+			d.deliverBundle(e, from, now)
 		}
 	}
 }
@@ -386,6 +446,7 @@ type DispatchStats struct {
 	Delivered uint64 // messages delivered to at least one method
 	Unmatched uint64 // messages that matched no method (given to the fallback)
 	Scheduled uint64 // bundles held for a future time tag
+	Future    uint64 // future-tagged bundles delivered at once (DeliverFuture mode)
 	Late      uint64 // bundles whose time tag had passed (delivered at once)
 	Dropped   uint64 // bundles beyond the horizon or over MaxPending
 	Pending   int    // bundles held now
@@ -400,6 +461,7 @@ func (d *Dispatcher) Stats() DispatchStats {
 		Delivered: d.delivered.Load(),
 		Unmatched: d.unmatched.Load(),
 		Scheduled: d.scheduled.Load(),
+		Future:    d.future.Load(),
 		Late:      d.late.Load(),
 		Dropped:   d.dropped.Load(),
 		Pending:   p,

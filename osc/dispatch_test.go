@@ -302,3 +302,79 @@ func TestDispatchLiteralDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+func TestDispatchDeliverFuture(t *testing.T) {
+	t.Parallel()
+	type got struct {
+		addr string
+		due  time.Time
+		net  string
+	}
+	var seen []got
+	d := &Dispatcher{DeliverFuture: true, Horizon: time.Second, MaxPending: 1}
+	d.SetFallback(func(m *Message, from *Sender) { seen = append(seen, got{m.Address, from.Due(), from.Network()}) })
+	from := NewSender(netip.MustParseAddrPort("10.0.0.5:9000"), "udp", nil)
+	msg := NewMessage
+	cases := []struct {
+		name string
+		p    Packet
+		from *Sender
+		want []got
+	}{
+		{"plain message", msg("/m"), from, []got{{"/m", time.Time{}, "udp"}}},
+		{"immediate bundle", NewBundle(Immediately, msg("/i")), from, []got{{"/i", time.Time{}, "udp"}}},
+		{"past bundle", NewBundle(at(-time.Second), msg("/p")), from, []got{{"/p", time.Time{}, "udp"}}},
+		{"bundle tagged now", NewBundle(at(0), msg("/n")), from, []got{{"/n", time.Time{}, "udp"}}},
+		{"future bundle, beyond the horizon: delivered at once with its time", NewBundle(at(time.Minute), msg("/f1"), msg("/f2")), from,
+			[]got{{"/f1", t0.Add(time.Minute), "udp"}, {"/f2", t0.Add(time.Minute), "udp"}}},
+		{"nil sender", NewBundle(at(2*time.Second), msg("/nil")), nil, []got{{"/nil", t0.Add(2 * time.Second), ""}}},
+		{"nested: latest future tag wins, earlier inner tag runs with the outer",
+			NewBundle(at(3*time.Second), msg("/o1"),
+				NewBundle(at(5*time.Second), msg("/later")),
+				NewBundle(at(time.Second), msg("/earlier")),
+				NewBundle(Immediately, msg("/imm")),
+				msg("/o2")), from,
+			[]got{{"/o1", t0.Add(3 * time.Second), "udp"}, {"/later", t0.Add(5 * time.Second), "udp"},
+				{"/earlier", t0.Add(3 * time.Second), "udp"}, {"/imm", t0.Add(3 * time.Second), "udp"}, {"/o2", t0.Add(3 * time.Second), "udp"}}},
+		{"future inside an immediate bundle", NewBundle(Immediately, msg("/now"), NewBundle(at(4*time.Second), msg("/then")), msg("/now2")), from,
+			[]got{{"/now", time.Time{}, "udp"}, {"/then", t0.Add(4 * time.Second), "udp"}, {"/now2", time.Time{}, "udp"}}},
+	}
+	for _, c := range cases {
+		seen = nil
+		d.Dispatch(c.p, c.from, t0)
+		if !slices.Equal(seen, c.want) {
+			t.Errorf("%s: delivered %v, want %v", c.name, seen, c.want)
+		}
+	}
+	if from.Due() != (time.Time{}) {
+		t.Errorf("the caller's Sender was changed: Due %v", from.Due())
+	}
+	// Future bundles counted: /f, /nil, the outer nested, /later,
+	// /earlier (inside a future one, still its own future tag), /then.
+	st := d.Stats()
+	if st.Future != 6 || st.Late != 1 || st.Scheduled != 0 || st.Dropped != 0 || st.Pending != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if _, ok := d.NextDue(); ok {
+		t.Error("something is held in DeliverFuture mode")
+	}
+	if (*Sender)(nil).Due() != (time.Time{}) {
+		t.Error("nil Sender has a Due")
+	}
+}
+
+func TestDispatchHoldingModeHasNoDue(t *testing.T) {
+	t.Parallel()
+	var dues []time.Time
+	d := &Dispatcher{}
+	d.SetFallback(func(_ *Message, from *Sender) { dues = append(dues, from.Due()) })
+	from := NewSender(netip.MustParseAddrPort("10.0.0.5:9000"), "udp", nil)
+	d.Dispatch(NewBundle(at(time.Second), NewMessage("/x")), from, t0)
+	if len(dues) != 0 {
+		t.Fatal("holding mode delivered a future bundle at once")
+	}
+	d.RunDue(t0.Add(time.Second))
+	if len(dues) != 1 || !dues[0].IsZero() {
+		t.Fatalf("held bundle delivered with Due %v", dues)
+	}
+}

@@ -102,7 +102,7 @@ func ExampleDispatcher() {
 	// GO sl label "23"
 	// GO sr label "23"
 	// reply: /cuelight/error ,ss "/cuelight/trap/go" "no such channel"
-	// {Delivered:1 Unmatched:1 Scheduled:0 Late:0 Dropped:0 Pending:0}
+	// {Delivered:1 Unmatched:1 Scheduled:0 Future:0 Late:0 Dropped:0 Pending:0}
 }
 
 func ExampleArg_Truth() {
@@ -133,7 +133,7 @@ func ExampleServer() {
 	_ = d.Handle("/cuelight/ping", func(m *osc.Message, from *osc.Sender) {
 		_ = from.Reply(osc.NewMessage("/cuelight/pong"))
 	})
-	srv, err := osc.Listen(osc.Options{Listen: "127.0.0.1:0"}, &d)
+	srv, err := osc.Listen(osc.Options{Listen: "127.0.0.1:0", Allow: osc.AllowLoopback}, &d)
 	if err != nil {
 		panic(err)
 	}

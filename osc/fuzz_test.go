@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzDecode: decoding never panics; whatever decodes re-encodes, and
@@ -112,6 +114,82 @@ func FuzzMatch(f *testing.F) {
 	})
 }
 
+// futureSeeds are bundles for FuzzDispatchFuture: future, past and
+// immediate tags, nested both ways (relative to fuzzNow).
+func futureSeeds() map[string][]byte {
+	tag := func(d time.Duration) TimeTag { return TimeTagFrom(fuzzNow.Add(d)) }
+	out := map[string][]byte{}
+	for name, p := range map[string]Packet{
+		"future":              NewBundle(tag(time.Second), NewMessage("/cuelight/fly/go", String("23"))),
+		"far future":          NewBundle(tag(time.Hour), NewMessage("/cuelight/fly/go")),
+		"past":                NewBundle(tag(-time.Second), NewMessage("/cuelight/fly/go")),
+		"future in immediate": NewBundle(Immediately, NewMessage("/a"), NewBundle(tag(2*time.Second), NewMessage("/b")), NewMessage("/c")),
+		"earlier in future":   NewBundle(tag(3*time.Second), NewBundle(tag(time.Second), NewMessage("/a")), NewBundle(tag(5*time.Second), NewMessage("/b"))),
+		"past in future":      NewBundle(tag(time.Second), NewBundle(tag(-time.Hour), NewMessage("/a"))),
+	} {
+		b, err := p.MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		out[name] = b
+	}
+	return out
+}
+
+var fuzzNow = time.Date(2026, 5, 17, 19, 30, 0, 0, time.UTC)
+
+// FuzzDispatchFuture: in DeliverFuture mode a decoded packet's messages
+// are all delivered at once, exactly once, in packet order, each with the
+// latest future time tag around it as Due; nothing is ever held.
+func FuzzDispatchFuture(f *testing.F) {
+	for _, c := range wireCases {
+		f.Add(c.raw)
+	}
+	for _, b := range futureSeeds() {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Decode(data)
+		if err != nil {
+			return
+		}
+		type got struct {
+			addr string
+			due  time.Time
+		}
+		var want, seen []got
+		var walk func(p Packet, due time.Time)
+		walk = func(p Packet, due time.Time) {
+			switch p := p.(type) {
+			case *Message:
+				want = append(want, got{p.Address, due})
+			case *Bundle:
+				if !p.Time.IsImmediate() && p.Time.Time().After(fuzzNow) && p.Time.Time().After(due) {
+					due = p.Time.Time()
+				}
+				for _, e := range p.Elements {
+					walk(e, due)
+				}
+			}
+		}
+		walk(p, time.Time{})
+		d := &Dispatcher{DeliverFuture: true}
+		d.SetFallback(func(m *Message, from *Sender) { seen = append(seen, got{m.Address, from.Due()}) })
+		d.Dispatch(p, NewSender(netip.MustParseAddrPort("127.0.0.1:1"), "udp", nil), fuzzNow)
+		if len(seen) != len(want) {
+			t.Fatalf("delivered %d messages, want %d", len(seen), len(want))
+		}
+		for i := range want {
+			if seen[i].addr != want[i].addr || !seen[i].due.Equal(want[i].due) {
+				t.Fatalf("message %d: %v, want %v", i, seen[i], want[i])
+			}
+		}
+		if st := d.Stats(); st.Pending != 0 || st.Scheduled != 0 || st.Dropped != 0 {
+			t.Fatalf("DeliverFuture held or dropped something: %+v", st)
+		}
+	})
+}
+
 // FuzzFramer: for both framings (and detection), splitting a stream never
 // panics, never yields a frame over the limit, does not depend on how the
 // bytes arrive, and what it yields, framed again, splits back the same.
@@ -180,6 +258,12 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	seeds["FuzzMatch"] = append(seeds["FuzzMatch"],
 		seed{"hostile stars", []any{"/*a*a*a*a*a*a*b", "/" + strings.Repeat("a", 200), false}},
 		seed{"path wildcard", []any{"/cuelight//go", "/cuelight/fly/go", true}})
+	for _, c := range wireCases {
+		seeds["FuzzDispatchFuture"] = append(seeds["FuzzDispatchFuture"], seed{"wire-" + c.name, []any{c.raw}})
+	}
+	for name, b := range futureSeeds() {
+		seeds["FuzzDispatchFuture"] = append(seeds["FuzzDispatchFuture"], seed{name, []any{b}})
+	}
 	for _, c := range wireCases {
 		seeds["FuzzFramer"] = append(seeds["FuzzFramer"],
 			seed{"lp-" + c.name, []any{cat(u32(uint32(len(c.raw))), c.raw), uint8(3)}},

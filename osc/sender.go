@@ -2,6 +2,7 @@ package osc
 
 import (
 	"net/netip"
+	"time"
 )
 
 // Sender is where a message came from, and the way back to it.
@@ -18,6 +19,7 @@ type Sender struct {
 	srv     *Server
 	conn    *tcpConn
 	reply   func(Packet) error
+	due     time.Time // the bundle time tag, in DeliverFuture mode
 }
 
 // NewSender returns a Sender with the given address and network name whose
@@ -44,6 +46,20 @@ func (s *Sender) Network() string {
 		return ""
 	}
 	return s.network
+}
+
+// Due returns the time the message was scheduled for, when a [Dispatcher]
+// in DeliverFuture mode delivered it ahead of a future bundle time tag: the
+// latest future time tag among its enclosing bundles. It is the zero Time
+// for a message meant to run now (no bundle, an immediate or past tag),
+// for every message a holding Dispatcher delivers (held bundles are
+// delivered when due), and for a nil Sender. The application decides what
+// to do with it: run it at that time, or refuse it.
+func (s *Sender) Due() time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	return s.due
 }
 
 // Framing returns the framing a TCP sender uses, 0 for other senders.

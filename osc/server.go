@@ -21,6 +21,7 @@ const (
 	DefaultMaxDatagram  = 65507 // the largest UDP payload over IPv4
 	DefaultMaxFrame     = 65536
 	DefaultMaxConns     = 64
+	DefaultMaxConnsPer  = 8
 	DefaultQueueLen     = 256
 	DefaultReplyQueue   = 64
 	DefaultWriteTimeout = 2 * time.Second
@@ -36,7 +37,9 @@ type Options struct {
 	Listen string
 	// Allow lists the source networks accepted. Datagrams and connections
 	// from anywhere else are dropped before any parsing and counted as
-	// rejected. Empty allows every source.
+	// rejected. The list fails closed: nil and empty both admit nobody
+	// (the server then receives nothing). Use [AllowAny] to accept every
+	// source, or [AllowLoopback] for this host only.
 	Allow []netip.Prefix
 	// MaxDatagram is the largest UDP datagram accepted; 0 means
 	// DefaultMaxDatagram.
@@ -48,8 +51,18 @@ type Options struct {
 	// MaxBundleDepth limits bundle nesting; 0 means DefaultMaxDepth.
 	MaxBundleDepth int
 	// MaxConns limits simultaneous TCP connections; 0 means
-	// DefaultMaxConns. Connections over it are closed at once and counted.
+	// DefaultMaxConns. When it is reached, a new connection from an
+	// allowed source closes the open connection that has been idle the
+	// longest (idle: no frame received since it was accepted or since
+	// its last frame), so connections that merely stay open cannot lock
+	// a booth out. Each such close is counted as evicted.
 	MaxConns int
+	// MaxConnsPerAddr limits simultaneous TCP connections from one source
+	// address (any port); 0 means DefaultMaxConnsPer. When one address
+	// reaches it, its new connection closes that address's longest-idle
+	// connection (counted as evicted), so one host can neither fill the
+	// server nor lock itself out after its old connections went stale.
+	MaxConnsPerAddr int
 	// QueueLen is the number of received packets waiting for the loop;
 	// 0 means DefaultQueueLen. When it is full, readers wait (UDP then
 	// queues in the kernel).
@@ -75,12 +88,14 @@ type Stats struct {
 	Received     uint64 `json:"received"`      // packets (datagrams, TCP frames) from allowed sources
 	Malformed    uint64 `json:"malformed"`     // packets dropped: undecodable, over a size limit, bad framing
 	Rejected     uint64 `json:"rejected"`      // datagrams and connections from sources outside Allow
-	Refused      uint64 `json:"refused"`       // TCP connections over MaxConns
+	Refused      uint64 `json:"refused"`       // TCP connections closed at once (the server was closing)
+	Evicted      uint64 `json:"evicted"`       // idle TCP connections closed to make room (MaxConns, MaxConnsPerAddr)
 	Panics       uint64 `json:"panics"`        // handler panics recovered
 	ReplyDropped uint64 `json:"reply_dropped"` // TCP replies dropped because the connection's queue was full
 	Delivered    uint64 `json:"delivered"`     // messages delivered to at least one method
 	Unmatched    uint64 `json:"unmatched"`     // messages that matched no method
 	Scheduled    uint64 `json:"scheduled"`     // bundles held for a future time tag
+	Future       uint64 `json:"future"`        // future-tagged bundles delivered at once (Dispatcher.DeliverFuture)
 	Late         uint64 `json:"late"`          // bundles whose time tag had already passed
 	Dropped      uint64 `json:"dropped"`       // bundles beyond the horizon or over the pending limit
 	Pending      int    `json:"pending"`       // bundles held now
@@ -125,7 +140,12 @@ type Server struct {
 	dec Decoder
 	cur Sender
 
-	received, malformed, rejected, refused, panics, replyDropped atomic.Uint64
+	received, malformed, rejected, refused, evicted, panics, replyDropped atomic.Uint64
+
+	// activity numbers received frames and accepted connections; a
+	// connection's last number says how long it has been idle, without a
+	// clock.
+	activity atomic.Uint64
 
 	badLog rateLimit
 }
@@ -204,6 +224,7 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxFrame, DefaultMaxFrame)
 	def(&o.MaxBundleDepth, DefaultMaxDepth)
 	def(&o.MaxConns, DefaultMaxConns)
+	def(&o.MaxConnsPerAddr, DefaultMaxConnsPer)
 	def(&o.QueueLen, DefaultQueueLen)
 	def(&o.ReplyQueue, DefaultReplyQueue)
 	if o.WriteTimeout <= 0 {
@@ -292,11 +313,13 @@ func (s *Server) Stats() Stats {
 		Malformed:    s.malformed.Load(),
 		Rejected:     s.rejected.Load(),
 		Refused:      s.refused.Load(),
+		Evicted:      s.evicted.Load(),
 		Panics:       s.panics.Load(),
 		ReplyDropped: s.replyDropped.Load(),
 		Delivered:    ds.Delivered,
 		Unmatched:    ds.Unmatched,
 		Scheduled:    ds.Scheduled,
+		Future:       ds.Future,
 		Late:         ds.Late,
 		Dropped:      ds.Dropped,
 		Pending:      ds.Pending,
@@ -328,10 +351,17 @@ func (s *Server) SendTo(addr netip.AddrPort, p Packet) error {
 
 var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
+// AllowAny is an allow list that accepts every IPv4 and IPv6 source, for
+// library users who want no filtering; it is never a default.
+var AllowAny = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+
+// AllowLoopback is an allow list that accepts this host only:
+// 127.0.0.0/8 and ::1.
+var AllowLoopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// allowed reports whether a source is in Options.Allow; an empty list
+// admits nobody.
 func (s *Server) allowed(a netip.Addr) bool {
-	if len(s.opts.Allow) == 0 {
-		return true
-	}
 	a = a.WithZone("")
 	for _, p := range s.opts.Allow {
 		if p.Contains(a) {
@@ -408,24 +438,61 @@ func (s *Server) acceptTCP() {
 			finish: make(chan struct{}),
 			done:   make(chan struct{}),
 		}
+		tc.touch()
 		s.mu.Lock()
-		switch {
-		case s.closed:
-			s.mu.Unlock()
-			c.Close()
-			return
-		case len(s.conns) >= s.opts.MaxConns:
+		if s.closed {
 			s.mu.Unlock()
 			s.refused.Add(1)
 			c.Close()
-			continue
+			return
 		}
+		victims := s.makeRoom(src.Addr())
 		s.conns[tc] = struct{}{}
 		s.wg.Add(2)
 		s.mu.Unlock()
+		for _, v := range victims {
+			s.evicted.Add(1)
+			s.log.Info("osc: closed an idle tcp connection to make room", "src", v.addr.String(), "for", src.String())
+			v.close()
+		}
 		go tc.read()
 		go tc.write()
 	}
+}
+
+// makeRoom picks the connections to close so that one from a can be
+// added: a's longest-idle one when a is at MaxConnsPerAddr, then the
+// longest-idle of all when the server is at MaxConns. The victims leave
+// s.conns at once, so the limits hold while they close. s.mu is held.
+func (s *Server) makeRoom(a netip.Addr) []*tcpConn {
+	var victims []*tcpConn
+	evict := func(v *tcpConn) {
+		delete(s.conns, v)
+		victims = append(victims, v)
+	}
+	var oldest *tcpConn
+	n := 0
+	for c := range s.conns {
+		if c.addr.Addr() == a {
+			n++
+			if oldest == nil || c.last.Load() < oldest.last.Load() {
+				oldest = c
+			}
+		}
+	}
+	if n >= s.opts.MaxConnsPerAddr && oldest != nil {
+		evict(oldest)
+	}
+	for len(s.conns) >= s.opts.MaxConns {
+		oldest = nil
+		for c := range s.conns {
+			if oldest == nil || c.last.Load() < oldest.last.Load() {
+				oldest = c
+			}
+		}
+		evict(oldest)
+	}
+	return victims
 }
 
 // bad counts a malformed packet and logs it, rate-limited.
@@ -510,6 +577,7 @@ type tcpConn struct {
 	c       *net.TCPConn
 	addr    netip.AddrPort
 	framing atomic.Uint32 // Framing, once detected
+	last    atomic.Uint64 // the server's activity number at accept or at the last frame
 
 	out        chan []byte   // framed replies
 	finish     chan struct{} // closed by the loop when the peer has finished: flush, then close
@@ -524,6 +592,7 @@ func (tc *tcpConn) read() {
 	fr := newFrameReader(tc.c, 0, s.opts.MaxFrame)
 	for {
 		payload, err := fr.next()
+		tc.touch()
 		if fr.framing != 0 && tc.framing.Load() == 0 {
 			tc.framing.Store(uint32(fr.framing))
 		}
@@ -597,6 +666,9 @@ func (tc *tcpConn) writeOne(b []byte) bool {
 	}
 	return true
 }
+
+// touch marks the connection as active now.
+func (tc *tcpConn) touch() { tc.last.Store(tc.srv.activity.Add(1)) }
 
 // send queues a reply without blocking.
 func (tc *tcpConn) send(p Packet) error {

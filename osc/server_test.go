@@ -2,11 +2,14 @@ package osc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,11 +23,15 @@ import (
 const patience = 20 * time.Second
 
 // startServer listens on a free loopback port and serves until the test
-// ends; the cleanup checks that Serve returns.
+// ends; the cleanup checks that Serve returns. A nil Allow becomes
+// AllowLoopback (tests of the nil list call Listen themselves).
 func startServer(t *testing.T, opts Options, d *Dispatcher) *Server {
 	t.Helper()
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.Allow == nil {
+		opts.Allow = AllowLoopback
 	}
 	s, err := Listen(opts, d)
 	if err != nil {
@@ -553,6 +560,40 @@ func TestServerScheduledBundleWithFakeClock(t *testing.T) {
 	}
 }
 
+func TestServerDeliverFuture(t *testing.T) {
+	t.Parallel()
+	clock := clockwork.NewFakeClockAt(t0)
+	k := newSink()
+	d := &Dispatcher{DeliverFuture: true}
+	d.SetFallback(k.handle)
+	s := startServer(t, Options{Clock: clock}, d)
+	c, err := DialTCP(s.Addr().String(), SLIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, p := range []Packet{
+		NewBundle(at(20*time.Second), NewMessage("/far")), // beyond DefaultHorizon: the application judges
+		NewMessage("/now"),
+	} {
+		if err := c.Send(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []struct {
+		addr string
+		due  time.Time
+	}{{"/far", t0.Add(20 * time.Second)}, {"/now", time.Time{}}} {
+		m, from := k.next(t), <-k.from
+		if m.Address != want.addr || !from.Due().Equal(want.due) || from.Network() != "tcp" {
+			t.Fatalf("got %v due %v from %v; want %s due %v", m, from.Due(), from.String(), want.addr, want.due)
+		}
+	}
+	if st := s.Stats(); st.Future != 1 || st.Scheduled != 0 || st.Dropped != 0 || st.Pending != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestServerRecoversFromHandlerPanic(t *testing.T) {
 	t.Parallel()
 	k := newSink()
@@ -572,24 +613,194 @@ func TestServerRecoversFromHandlerPanic(t *testing.T) {
 	}
 }
 
-func TestServerMaxConns(t *testing.T) {
+// dialFrom opens a TCP connection from a chosen loopback address (Linux
+// routes all of 127.0.0.0/8 to lo), so that tests can play many hosts.
+func dialFrom(t *testing.T, from string, addr netip.AddrPort) *rawConn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, framing: LengthPrefix}
+}
+
+// closedByServer reports whether the server has closed c: a read ends
+// with EOF or a reset instead of waiting (the server never writes
+// unasked).
+func closedByServer(t *testing.T, c *rawConn) bool {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(patience))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return err != nil
+}
+
+func TestServerAllowNilOrEmptyAdmitsNobody(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		allow []netip.Prefix
+	}{{"nil", nil}, {"empty", []netip.Prefix{}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			k := newSink()
+			d := &Dispatcher{}
+			d.SetFallback(k.handle)
+			s, err := Listen(Options{Listen: "127.0.0.1:0", Allow: tc.allow}, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _ = s.Serve(ctx); close(done) }()
+			t.Cleanup(func() { cancel(); <-done })
+			dialRaw(t, "udp", s.Addr(), 0).send(t, mustMarshal(t, NewMessage("/cuelight/fly/go")))
+			conn := dialRaw(t, "tcp", s.Addr(), LengthPrefix)
+			conn.send(t, mustMarshal(t, NewMessage("/cuelight/fly/go")))
+			if !closedByServer(t, conn) {
+				t.Fatal("a connection stayed open with an empty allow list")
+			}
+			waitFor(t, "datagram and connection rejected", func() bool { return s.Stats().Rejected == 2 })
+			if st := s.Stats(); st.Received != 0 || st.Delivered+st.Unmatched != 0 || len(k.ch) != 0 {
+				t.Fatalf("an empty allow list let input through: %+v", st)
+			}
+		})
+	}
+}
+
+func TestServerAllowAny(t *testing.T) {
 	t.Parallel()
 	k := newSink()
 	d := &Dispatcher{}
 	d.SetFallback(k.handle)
-	s := startServer(t, Options{MaxConns: 1}, d)
-	c1 := dialRaw(t, "tcp", s.Addr(), LengthPrefix)
+	s := startServer(t, Options{Allow: AllowAny}, d)
+	dialRaw(t, "udp", s.Addr(), 0).send(t, mustMarshal(t, NewMessage("/ok")))
+	if m := k.next(t); m.Address != "/ok" {
+		t.Fatalf("got %v", m)
+	}
+	for _, a := range []string{"10.1.2.3", "192.168.0.1", "2001:db8::1", "::1", "127.0.0.1"} {
+		if !s.allowed(netip.MustParseAddr(a)) {
+			t.Errorf("AllowAny refuses %s", a)
+		}
+	}
+}
+
+func TestServerFullEvictsLongestIdle(t *testing.T) {
+	t.Parallel()
+	k := newSink()
+	d := &Dispatcher{}
+	d.SetFallback(k.handle)
+	s := startServer(t, Options{MaxConns: 2}, d)
+	c1 := dialFrom(t, "127.0.0.1", s.Addr())
+	waitFor(t, "first connection", func() bool { return s.Stats().Conns == 1 })
+	c2 := dialFrom(t, "127.0.0.2", s.Addr())
+	waitFor(t, "second connection", func() bool { return s.Stats().Conns == 2 })
+	// c1 is older but has just spoken: c2 is now the longest idle.
 	c1.send(t, mustMarshal(t, NewMessage("/one")))
 	k.next(t)
-	c2 := dialRaw(t, "tcp", s.Addr(), LengthPrefix)
-	_ = c2.SetReadDeadline(time.Now().Add(patience))
-	if _, err := c2.Read(make([]byte, 1)); err == nil {
-		t.Fatal("connection over MaxConns stayed open")
+	c3 := dialFrom(t, "127.0.0.3", s.Addr())
+	if !closedByServer(t, c2) {
+		t.Fatal("the longest-idle connection was not closed")
 	}
-	waitFor(t, "refused count", func() bool { return s.Stats().Refused == 1 })
+	waitFor(t, "evicted count", func() bool { st := s.Stats(); return st.Evicted == 1 && st.Conns == 2 })
+	c3.send(t, mustMarshal(t, NewMessage("/three")))
 	c1.send(t, mustMarshal(t, NewMessage("/two")))
-	if m := k.next(t); m.Address != "/two" {
-		t.Fatalf("got %v", m)
+	got := []string{k.next(t).Address, k.next(t).Address}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"/three", "/two"}) {
+		t.Fatalf("after the eviction got %q", got)
+	}
+	if st := s.Stats(); st.Refused != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestServerPerAddressCap(t *testing.T) {
+	t.Parallel()
+	k := newSink()
+	d := &Dispatcher{}
+	d.SetFallback(k.handle)
+	s := startServer(t, Options{MaxConnsPerAddr: 2}, d)
+	a1 := dialFrom(t, "127.0.0.1", s.Addr())
+	waitFor(t, "a1", func() bool { return s.Stats().Conns == 1 })
+	a2 := dialFrom(t, "127.0.0.1", s.Addr())
+	waitFor(t, "a2", func() bool { return s.Stats().Conns == 2 })
+	a2.send(t, mustMarshal(t, NewMessage("/a2")))
+	k.next(t)
+	// Another host is not limited by 127.0.0.1's connections.
+	b1 := dialFrom(t, "127.0.0.2", s.Addr())
+	waitFor(t, "b1", func() bool { return s.Stats().Conns == 3 })
+	if st := s.Stats(); st.Evicted != 0 {
+		t.Fatalf("another address evicted something: %+v", st)
+	}
+	// A third from 127.0.0.1 closes its own longest-idle one, a1, not b1
+	// (which has been idle longer still).
+	a3 := dialFrom(t, "127.0.0.1", s.Addr())
+	if !closedByServer(t, a1) {
+		t.Fatal("the address's longest-idle connection was not closed")
+	}
+	waitFor(t, "evicted", func() bool { st := s.Stats(); return st.Evicted == 1 && st.Conns == 3 })
+	for i, c := range []*rawConn{a2, a3, b1} {
+		c.send(t, mustMarshal(t, NewMessage(fmt.Sprintf("/c%d", i))))
+		if m := k.next(t); m.Address != fmt.Sprintf("/c%d", i) {
+			t.Fatalf("got %v", m)
+		}
+	}
+	// Many more from one address never hold more than the cap.
+	for i := 0; i < 20; i++ {
+		dialFrom(t, "127.0.0.1", s.Addr())
+	}
+	waitFor(t, "20 more evicted", func() bool { st := s.Stats(); return st.Evicted == 21 && st.Conns == 3 })
+}
+
+// TestServerIdleConnectionsDoNotLockOut: 200 connections that never send
+// (25 hosts, 8 each) leave room for a booth with the default limits.
+func TestServerIdleConnectionsDoNotLockOut(t *testing.T) {
+	t.Parallel()
+	d := &Dispatcher{}
+	_ = d.Handle("/cuelight/ping", func(_ *Message, from *Sender) { _ = from.Reply(NewMessage("/cuelight/pong")) })
+	s := startServer(t, Options{}, d)
+	for i := 0; i < 200; i++ {
+		dialFrom(t, fmt.Sprintf("127.0.1.%d", 1+i/8), s.Addr())
+	}
+	waitFor(t, "200 accepted", func() bool {
+		st := s.Stats()
+		return st.Evicted == 200-DefaultMaxConns && st.Conns == DefaultMaxConns
+	})
+	c, err := DialTCP(s.Addr().String(), LengthPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Send(NewMessage("/cuelight/ping")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	reply, err := c.Receive(ctx)
+	if err != nil || reply.(*Message).Address != "/cuelight/pong" {
+		t.Fatalf("booth locked out: %v, %v (stats %+v)", reply, err, s.Stats())
+	}
+	if st := s.Stats(); st.Conns != DefaultMaxConns || st.Evicted != 200-DefaultMaxConns+1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestStatsJSONNames(t *testing.T) {
+	b, err := json.Marshal(Stats{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"received", "malformed", "rejected", "refused", "evicted", "panics", "reply_dropped",
+		"delivered", "unmatched", "scheduled", "future", "late", "dropped", "pending", "conns"} {
+		if !strings.Contains(string(b), `"`+k+`":`) {
+			t.Errorf("Stats JSON %s lacks %q", b, k)
+		}
 	}
 }
 
@@ -598,7 +809,7 @@ func TestServerClose(t *testing.T) {
 	k := newSink()
 	d := &Dispatcher{}
 	d.SetFallback(k.handle)
-	s, err := Listen(Options{Listen: "127.0.0.1:0"}, d)
+	s, err := Listen(Options{Listen: "127.0.0.1:0", Allow: AllowLoopback}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,7 +173,7 @@ func (r *checkRun) run(ctx context.Context, names []string) int {
 		}
 		r.pos = append(r.pos, &checkPos{ch: ch, status: "pending"})
 	}
-	fmt.Fprintf(c.stdout, "cue light check: %d positions, cue %q, up to %s for the ACKs\n", len(r.pos), r.label, r.wait)
+	fmt.Fprintf(c.stdout, "cue light check: %s, cue %q, up to %s for the ACKs\n", plural(len(r.pos), "position"), r.label, r.wait)
 
 	// Standby with an ACK asked for, everywhere.
 	for _, p := range r.pos {
@@ -482,7 +482,7 @@ func (r *checkRun) summary() int {
 		}
 		fmt.Fprintf(w, "%-*s  %-12s  %s\n", chW, p.ch, result, ack)
 	}
-	fmt.Fprintf(w, "\n%d of %d positions acknowledged", len(ok), len(r.pos))
+	fmt.Fprintf(w, "\n%d of %s acknowledged", len(ok), plural(len(r.pos), "position"))
 	if len(missed) > 0 {
 		fmt.Fprintf(w, "; missed: %s", strings.Join(missed, ", "))
 	}

@@ -53,6 +53,9 @@ func (c *cli) configCmd(_ context.Context, _ string, args []string) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(c.stderr, "warning:", w.Error())
 	}
-	fmt.Fprintf(c.stdout, "%s: valid: show %q, %d stations, %d channels\n", path, cfg.Show, len(cfg.Stations), len(cfg.Channels))
+	fmt.Fprintf(c.stdout, "%s: valid: %s\n", path, cfg.Summary())
 	return exitOK
 }
+
+// plural writes a count with its noun: "1 position", "4 positions".
+func plural(n int, noun string) string { return config.Plural(n, noun) }

@@ -202,7 +202,7 @@ func TestUnreachable(t *testing.T) {
 	if err := d.Handle("/cuelight/ping", func(_ *osc.Message, from *osc.Sender) { _ = from.Reply(osc.NewMessage("/cuelight/pong")) }); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := osc.Listen(osc.Options{Listen: "127.0.0.1:0"}, d)
+	srv, err := osc.Listen(osc.Options{Listen: "127.0.0.1:0", Allow: osc.AllowLoopback}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,23 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("stdout %q, want %q", stdout, want)
 		}
 	})
+	t.Run("one station, empty allow list", func(t *testing.T) {
+		t.Parallel()
+		small := filepath.Join(t.TempDir(), "small.yaml")
+		if err := os.WriteFile(small, []byte("show: x\nosc: {allow: []}\nstations: {a: {driver: sim}}\nchannels: {fly: {standby_lamp: GPIO17}}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCLI(t, "check-config", small)
+		if code != 0 {
+			t.Fatalf("exit status %d, want 0; stderr:\n%s", code, stderr)
+		}
+		if want := small + `: valid: show "x", 1 station, 1 channel`; strings.TrimSpace(stdout) != want {
+			t.Errorf("stdout %q, want %q", stdout, want)
+		}
+		if want := "warning: " + small + ":2: osc.allow: is empty: every OSC datagram is dropped"; !strings.HasPrefix(strings.TrimSpace(stderr), want) {
+			t.Errorf("stderr %q, want %q...", stderr, want)
+		}
+	})
 	t.Run("invalid file", func(t *testing.T) {
 		t.Parallel()
 		const bad = "testdata/bad.yaml"

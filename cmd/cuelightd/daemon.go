@@ -233,11 +233,7 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, "warning:", w.Error())
 	}
-	n := 0
-	for range cfg.Channels {
-		n++
-	}
-	fmt.Fprintf(stdout, "%s: valid: show %q, %d stations, %d channels\n", args[0], cfg.Show, len(cfg.Stations), n)
+	fmt.Fprintf(stdout, "%s: valid: %s\n", args[0], cfg.Summary())
 	return 0
 }
 
