@@ -109,7 +109,12 @@ func (s *Station) handleOSC(now time.Time, req request) {
 		return
 	}
 	for _, c := range req.r.cmds {
-		res := s.engine.Apply(now, c)
+		var res cues.Result
+		if req.due.After(now) {
+			res = s.engine.Schedule(now, req.due, c) // applied at once if due by now
+		} else {
+			res = s.engine.Apply(now, c)
+		}
 		s.apply(now, res, req.from)
 		if req.from != nil {
 			for _, rf := range res.Refused {

@@ -2,6 +2,7 @@ package station
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/osc"
@@ -18,6 +19,7 @@ type request struct {
 	address string
 	r       route
 	from    *osc.Sender // reply path; nil when there is no one to answer
+	due     time.Time   // a future bundle's time tag; zero: now
 }
 
 // oscCounters count what the router made of the messages it read.
@@ -30,9 +32,13 @@ type oscCounters struct {
 
 // dispatcher sends every message through the router, on the OSC server's
 // one ordered loop. The router, not the dispatcher's pattern matching, reads
-// addresses: only the channel part may be a pattern (see route.go).
+// addresses: only the channel part may be a pattern (see route.go). Bundles
+// with a future time tag are not held by the dispatcher: their commands go
+// to the cue engine at once with their due time (Sender.Due), so that the
+// engine can drop them on a hold, a link loss or a stop, and refuse those
+// too far ahead with an answer to the sender.
 func (s *Station) dispatcher() *osc.Dispatcher {
-	d := &osc.Dispatcher{}
+	d := &osc.Dispatcher{DeliverFuture: true}
 	d.SetFallback(func(m *osc.Message, from *osc.Sender) {
 		s.deliver(m.Address, s.router.route(m), from)
 	})
@@ -45,9 +51,10 @@ func (s *Station) dispatcher() *osc.Dispatcher {
 // standby or GO is answered to its sender.
 func (s *Station) deliver(address string, r route, from *osc.Sender) {
 	var back *osc.Sender
+	var due time.Time
 	if from != nil {
 		f := *from // the server reuses *from; a copy stays valid
-		back = &f
+		back, due = &f, from.Due()
 	}
 	switch r.kind {
 	case routeIgnore, routeElsewhere:
@@ -60,7 +67,7 @@ func (s *Station) deliver(address string, r route, from *osc.Sender) {
 		r = route{kind: routeCommands, cmds: []cues.Command{{Verb: cues.VerbHeartbeat, Source: cues.SourceOSC, FromBooth: true}}}
 	}
 	select {
-	case s.oscIn <- request{address: address, r: r, from: back}:
+	case s.oscIn <- request{address: address, r: r, from: back, due: due}:
 		if r.kind != routeError {
 			s.oscCount.routed.Add(1)
 		}

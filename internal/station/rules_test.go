@@ -442,3 +442,177 @@ channels:
 		t.Errorf("board not halted after the failed Run: opening a pin gave %v", err)
 	}
 }
+
+// barrier sends /cuelight/sync from a second socket and reads its one
+// reply per channel: every message sent before it has then been handled by
+// the cue loop. Then it drains the replies that came to the first socket.
+func (r *rig) barrier(t *testing.T) {
+	t.Helper()
+	sc, err := osc.DialUDP(r.st.OSCAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if err := sc.Send(osc.NewMessage("/cuelight/sync")); err != nil {
+		t.Fatal(err)
+	}
+	for range r.st.router.local {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := sc.Receive(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("sync reply: %v", err)
+		}
+	}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, err := r.client.Receive(ctx)
+		cancel()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// do sends m and waits until the cue loop has handled it (replies drained).
+func (r *rig) do(t *testing.T, m osc.Packet) {
+	t.Helper()
+	if err := r.client.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	r.barrier(t)
+}
+
+// TestScheduledGoNeverFiresAfterLossOrHold checks docs/protocol.md §3
+// "Scheduled commands" through the whole station: a GO in a bundle tagged
+// for the future is dropped (and reported refused) when the link is lost or
+// a hold latches before its time, and does not fire when the link is
+// restored or the hold released before that time. One tagged more than
+// 10 s ahead is answered with /cuelight/error.
+func TestScheduledGoNeverFiresAfterLossOrHold(t *testing.T) {
+	t.Parallel()
+	show := strings.Replace(rulesShow, "listen: 127.0.0.1:0}", "listen: 127.0.0.1:0, heartbeat_timeout: 2s}", 1)
+	bundle := func(r *rig, after time.Duration, m *osc.Message) *osc.Bundle {
+		return osc.NewBundle(osc.TimeTagFrom(r.clk.Now().Add(after)), m)
+	}
+	t.Run("link lost", func(t *testing.T) {
+		t.Parallel()
+		var board *sim.Board
+		var refused []string
+		var mu sync.Mutex
+		r := startRig(t, show, simBoard(&board), func(o *Options) {
+			o.onEvent = func(ev cues.Event) {
+				if ev.Kind == cues.EventRefused {
+					mu.Lock()
+					refused = append(refused, ev.Channel+": "+ev.Reason)
+					mu.Unlock()
+				}
+			}
+		})
+		r.do(t, osc.NewMessage("/cuelight/fly/standby", osc.String("5")))
+		// Due in 3s; the link is lost 2s after this (heard now).
+		r.do(t, bundle(r, 3*time.Second, osc.NewMessage("/cuelight/fly/go", osc.String("5"))))
+		r.tick(t, 2500*time.Millisecond) // lost at 2s
+		if cs := r.state(t, "fly"); cs.State != cues.StateLost {
+			t.Fatalf("fly is %s, want lost", cs.State)
+		}
+		r.do(t, osc.NewMessage("/cuelight/heartbeat")) // restored at 2.5s, before the GO's time
+		r.tick(t, 1500*time.Millisecond)               // past the GO's time, before the next loss
+		if cs := r.state(t, "fly"); cs.State != cues.StateOff {
+			t.Errorf("fly is %s after the scheduled GO's time, want off: a GO scheduled before a link loss fired after it", cs.State)
+		}
+		if p, _ := board.Pin("GPIO27"); p.Level {
+			t.Error("fly's GO lamp is lit")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(refused) != 1 || !strings.Contains(refused[0], "scheduled go dropped") {
+			t.Errorf("refused events %q, want the dropped GO", refused)
+		}
+	})
+	t.Run("hold released before its time", func(t *testing.T) {
+		t.Parallel()
+		var board *sim.Board
+		r := startRig(t, rulesShow, simBoard(&board), nil)
+		r.do(t, osc.NewMessage("/cuelight/fly/standby", osc.String("5")))
+		r.do(t, bundle(r, 3*time.Second, osc.NewMessage("/cuelight/fly/go", osc.String("5"))))
+		r.tick(t, time.Second)
+		r.do(t, osc.NewMessage("/cuelight/all/hold"))
+		r.tick(t, time.Second)
+		r.do(t, osc.NewMessage("/cuelight/all/release"))
+		r.tick(t, 2*time.Second)
+		if cs := r.state(t, "fly"); cs.State != cues.StateOff {
+			t.Errorf("fly is %s, want off: a GO scheduled before a hold fired after its release", cs.State)
+		}
+		if p, _ := board.Pin("GPIO27"); p.Level {
+			t.Error("fly's GO lamp is lit")
+		}
+	})
+	t.Run("runs at its time", func(t *testing.T) {
+		t.Parallel()
+		r := startRig(t, rulesShow, nil, nil)
+		r.do(t, osc.NewMessage("/cuelight/fly/standby", osc.String("5")))
+		r.do(t, bundle(r, 3*time.Second, osc.NewMessage("/cuelight/fly/go", osc.String("5"))))
+		r.tick(t, 2900*time.Millisecond)
+		if cs := r.state(t, "fly"); cs.State != cues.StateStandby {
+			t.Fatalf("fly is %s before its time, want standby", cs.State)
+		}
+		r.tick(t, 100*time.Millisecond)
+		if cs := r.state(t, "fly"); cs.State != cues.StateGo {
+			t.Errorf("fly is %s at the scheduled time, want go", cs.State)
+		}
+	})
+	t.Run("more than 10s ahead is refused", func(t *testing.T) {
+		t.Parallel()
+		r := startRig(t, rulesShow, nil, nil)
+		if err := r.client.Send(bundle(r, 11*time.Second, osc.NewMessage("/cuelight/fly/go", osc.String("5")))); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		p, err := r.client.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := p.(*osc.Message)
+		if reason, _ := m.Args[1].String(); m.Address != "/cuelight/error" || reason != cues.ReasonTooFarAhead {
+			t.Errorf("reply %v, want /cuelight/error %q", m, cues.ReasonTooFarAhead)
+		}
+	})
+}
+
+// TestNoStateBelowMinBrightness checks docs/protocol.md §3 brightness: 0 is
+// refused (one datagram to every channel no longer darkens a show) and a
+// lit lamp never shows less than the station's min_brightness.
+func TestNoStateBelowMinBrightness(t *testing.T) {
+	t.Parallel()
+	show := strings.Replace(rulesShow, "wing: {driver: sim}", "wing: {driver: sim, min_brightness: 0.3}", 1)
+	var board *sim.Board
+	r := startRig(t, show, simBoard(&board), nil)
+	r.do(t, osc.NewMessage("/cuelight/sl/standby", osc.String("1")))
+	if err := r.client.Send(osc.NewMessage("/cuelight/*/brightness", osc.Float32(0))); err != nil {
+		t.Fatal(err)
+	}
+	errs := 0
+	for i := 0; i < 4; i++ { // per channel: its state, then the error
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p, err := r.client.Receive(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.(*osc.Message).Address == "/cuelight/error" {
+			errs++
+		}
+	}
+	if errs != 2 {
+		t.Errorf("%d errors for brightness 0 on two channels, want 2", errs)
+	}
+	if p, _ := board.Pin("GPIO16"); !p.Level || p.Brightness != 1 {
+		t.Errorf("sl's lamp %+v after a refused brightness 0, want lit at 1", p)
+	}
+	r.do(t, osc.NewMessage("/cuelight/sl/brightness", osc.Float32(0.05)))
+	if p, _ := board.Pin("GPIO16"); !p.Level || p.Brightness != 0.3 {
+		t.Errorf("sl's lamp %+v at brightness 0.05, want lit at the floor 0.3", p)
+	}
+}

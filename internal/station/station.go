@@ -202,6 +202,7 @@ func (s *Station) build() error {
 		Channels:         specs,
 		Patterns:         s.cfg.Patterns,
 		HeartbeatTimeout: s.cfg.OSC.HeartbeatTimeout,
+		MinBrightness:    st.MinBrightness,
 		Start:            s.started,
 	})
 	if err != nil {
