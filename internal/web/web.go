@@ -15,8 +15,8 @@ import (
 	"github.com/cuelight/cuelight/internal/station"
 )
 
-// Station is what the API reads from the running station. Both methods
-// are safe from any goroutine.
+// Station is what the API reads from the running station. Every method is
+// safe from any goroutine.
 type Station interface {
 	States() []mqttlink.State // configuration order
 	Ready() bool
