@@ -134,7 +134,9 @@ upgrade_deb() {
 	mkdir -p "$bins"
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/cuelightd ./usr/bin/cuectl
 	mv "$tmp/usr/bin/cuelightd" "$tmp/usr/bin/cuectl" "$bins/"
-	go run ./deploy/nfpm -arch "$(dpkg-deb -f "$deb" Architecture)" -version v99.0.0-upgradetest \
+	# deploy/nfpm is its own Go module: build it there, run it from the root.
+	go -C deploy/nfpm build -o "$tmp/nfpm-tool" . >&2
+	"$tmp/nfpm-tool" -arch "$(dpkg-deb -f "$deb" Architecture)" -version v99.0.0-upgradetest \
 		-bin "$bins" -out "$tmp" -mtime "$(date +%s)"
 }
 

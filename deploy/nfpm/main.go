@@ -1,11 +1,13 @@
 // Command nfpm builds cuelight's Debian packages with nfpm, used as a
-// library (github.com/goreleaser/nfpm/v2, pinned in go.mod). Only this
-// command imports nfpm: the daemon and cuectl never link it.
+// library (github.com/goreleaser/nfpm/v2). It is a Go module of its own
+// (deploy/nfpm/go.mod pins nfpm and everything it needs), so the product's
+// go.mod lists only what cuelightd and cuectl link, and the daemon and
+// cuectl can never link the packager.
 //
-//	go run ./deploy/nfpm -arch arm64 -version v1.2.0 -bin dist/linux_arm64 -out dist
+//	go -C deploy/nfpm build -o /tmp/nfpm . && /tmp/nfpm -arch arm64 -version v1.2.0 -bin dist/linux_arm64 -out dist
 //
-// It is run from the repository root by deploy/build.sh (make deb, make
-// dist), which builds the binaries first. -version is the version stamped
+// deploy/build.sh (make deb, make dist) builds it that way and runs it from
+// the repository root, after building the binaries. -version is the version stamped
 // into the binaries (git describe, or 0.0.0-YYYYMMDDHHMMSS-SHA without a
 // tag); the package gets the Debian form of it (see debVersion). Every file
 // in the package carries the time of -mtime or $SOURCE_DATE_EPOCH, so the
