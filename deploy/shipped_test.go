@@ -1,0 +1,90 @@
+package deploy
+
+import (
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cuelight/cuelight/config"
+)
+
+// exposure lists what in c reaches beyond this machine: a listener off
+// loopback, users of the embedded broker, an outside broker, an allow-list
+// or feedback target off loopback, a driver that drives real pins.
+func exposure(c *config.Config) []string {
+	var out []string
+	loopback := func(key, hostport string) {
+		ap, err := netip.ParseAddrPort(hostport)
+		if err != nil || !ap.Addr().IsLoopback() {
+			out = append(out, key+" "+hostport+" is not a loopback address")
+		}
+	}
+	loopback("osc.listen", c.OSC.Listen)
+	loopback("web.listen", c.Web.Listen)
+	if !c.MQTT.Embedded {
+		out = append(out, "mqtt.broker "+c.MQTT.Broker+" is an outside broker")
+	} else {
+		loopback("mqtt.listen", c.MQTT.Listen)
+	}
+	for _, u := range c.MQTT.Users {
+		out = append(out, "mqtt.users has "+u.Name)
+	}
+	for _, p := range c.OSC.Allow {
+		if !p.Addr().IsLoopback() {
+			out = append(out, "osc.allow admits "+p.String())
+		}
+	}
+	for _, f := range c.OSC.Feedback {
+		if !f.Addr().IsLoopback() {
+			out = append(out, "osc.feedback sends to "+f.String())
+		}
+	}
+	for _, s := range c.Stations {
+		if s.Driver != config.DriverSim {
+			out = append(out, "stations."+s.Name+".driver is "+s.Driver)
+		}
+	}
+	return out
+}
+
+func parse(t *testing.T, path string) *config.Config {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := config.Parse(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestShippedShowFile: the show file the .deb installs as
+// /etc/cuelight/cuelight.yaml is valid, without warnings, and exposes
+// nothing beyond this machine (docs/protocol.md §6.9).
+func TestShippedShowFile(t *testing.T) {
+	t.Parallel()
+	c := parse(t, "cuelight.yaml")
+	for _, w := range c.Warnings {
+		t.Errorf("warning: %v", w)
+	}
+	for _, e := range exposure(c) {
+		t.Errorf("deploy/cuelight.yaml: %s", e)
+	}
+}
+
+// TestReferenceIsNotShippable: the reference show file, which the package
+// ships only as an example, is exactly what must never be installed as the
+// show file; exposure must see that, or TestShippedShowFile proves nothing.
+func TestReferenceIsNotShippable(t *testing.T) {
+	t.Parallel()
+	got := strings.Join(exposure(parse(t, "../config/reference.yaml")), "\n")
+	for _, want := range []string{"mqtt.listen 0.0.0.0:1883", "mqtt.users has", "osc.listen 0.0.0.0:53100", "driver is gpio"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("exposure of config/reference.yaml does not report %q; it reports:\n%s", want, got)
+		}
+	}
+}
