@@ -3,6 +3,8 @@ package deploy
 import (
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,6 +87,54 @@ func TestReferenceIsNotShippable(t *testing.T) {
 	for _, want := range []string{"mqtt.listen 0.0.0.0:1883", "mqtt.users has", "osc.listen 0.0.0.0:53100", "driver is gpio"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("exposure of config/reference.yaml does not report %q; it reports:\n%s", want, got)
+		}
+	}
+}
+
+// TestCopyrightListsLinkedModules: the Debian copyright file
+// (/usr/share/doc/cuelight/copyright) names every module linked into
+// cuelightd and cuectl, and nothing else: a new dependency must bring its
+// licence into the package.
+func TestCopyrightListsLinkedModules(t *testing.T) {
+	t.Parallel()
+	// go test puts its own GOROOT/bin first in PATH.
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}", "../cmd/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	linked := map[string]bool{}
+	for _, m := range strings.Fields(string(out)) {
+		linked[m] = true
+	}
+	if len(linked) == 0 {
+		t.Fatal("go list found no linked modules")
+	}
+	b, err := os.ReadFile(filepath.Join("debian", "copyright"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Files: ")
+		if !ok {
+			continue
+		}
+		for _, pat := range strings.Fields(rest) {
+			if pat == "*" || pat == "go/*" {
+				continue
+			}
+			listed[strings.TrimSuffix(pat, "/*")] = true
+		}
+	}
+	for m := range linked {
+		if !listed[m] {
+			t.Errorf("deploy/debian/copyright has no Files paragraph for %s, which the binaries link", m)
+		}
+	}
+	for m := range listed {
+		if !linked[m] {
+			t.Errorf("deploy/debian/copyright lists %s, which the binaries do not link", m)
 		}
 	}
 }
