@@ -4,7 +4,8 @@
 #   make dist       release binaries for amd64, arm64, armv7, armv6, the
 #                   .debs (amd64, arm64, armhf) and SHA256SUMS into dist/
 #   make deb        only the .debs (and the binaries they hold)
-#   make test       go test -race ./... (as CI does)
+#   make test       go test -race ./... (as CI does), and the packager's
+#                   tests in its own module (deploy/nfpm)
 #   make test-arm   the tests under qemu-user as linux/arm64 and GOARM=6
 #   make clean      remove dist/
 #
@@ -21,6 +22,7 @@ deb:
 
 test:
 	go test -race ./...
+	go -C deploy/nfpm test -race ./...
 
 test-arm:
 	deploy/test-arm.sh arm64

@@ -92,7 +92,9 @@ if [ "$what" != bin ]; then
 	rm -f "$DIST"/cuelight_*.deb
 	tool=$(mktemp -d)
 	trap 'rm -rf "$tool"' EXIT
-	go build -o "$tool/nfpm" ./deploy/nfpm
+	# deploy/nfpm is a Go module of its own (the product's go.mod lists
+	# only what the binaries link): build the packager inside it.
+	go -C deploy/nfpm build -o "$tool/nfpm" .
 	for pair in amd64:linux_amd64 arm64:linux_arm64 armhf:linux_armv6; do
 		deb=$("$tool/nfpm" -arch "${pair%%:*}" -version "$VERSION" -bin "$DIST/${pair#*:}" -out "$DIST")
 		printf '  %s %s bytes\n' "$deb" "$(stat -c %s "$deb")"

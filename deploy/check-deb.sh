@@ -8,6 +8,11 @@
 #                                      (simulated in a mount namespace) to
 #                                      check the systemctl calls
 #
+# Installing must enable and start nothing, and the shipped show file must
+# listen on loopback only and hold no users (docs/protocol.md §6.9): inspect
+# checks the file, cycle checks that nothing was enabled or started, and
+# systemd checks that the install made no enable or start call.
+#
 # cycle and systemd change the machine: they install the package and add
 # the cuelight user, then purge both. A gpio group that postinst created
 # stays (see deploy/debian/postrm). systemd need not run (PID 1 may be
@@ -20,8 +25,35 @@ ok() { echo "  ok: $*"; }
 
 mode_of() { stat -c '%a %U:%G' "$1"; }
 
+# shipped_conf FILE: the show file the package installs listens on
+# loopback only and holds no users. The OSC listener defaults to 0.0.0.0,
+# so the file must set osc.listen; every listen: in it must be a loopback
+# address; the broker must be the embedded one (a broker URL would send the
+# station's state elsewhere); and no users: key may appear.
+shipped_conf() {
+	local f=$1 listens l
+	listens=$(grep -oE '(^|[{ ,])listen: *[^ ,}#]+' "$f" | sed -E 's/.*listen: *//; s/^"//; s/"$//')
+	[ -n "$listens" ] || fail "shipped show file sets no listen: address"
+	while read -r l; do
+		case "$l" in
+		127.*:* | "[::1]":* | localhost:*) ;;
+		*) fail "shipped show file listens on $l, beyond loopback" ;;
+		esac
+	done <<<"$listens"
+	# osc.listen must be given: its default is every interface.
+	awk '/^osc:/{o=1; if ($0 ~ /listen: *(127\.|\[::1\]|localhost)/) found=1; next}
+	     /^[^ #]/{o=0}
+	     o && /^[ ]+listen: *(127\.|\[::1\]|localhost)/{found=1}
+	     END{exit !found}' "$f" || fail "shipped show file does not set osc.listen to loopback (its default is 0.0.0.0)"
+	if grep -nE '(^|[{ ,])users:' "$f"; then fail "shipped show file holds users"; fi
+	if grep -nE '^[ ]+broker: *[a-z]+://' "$f"; then fail "shipped show file names an outside broker"; fi
+	ok "shipped show file: listens on loopback only ($(paste -sd' ' <<<"$listens")), no users"
+}
+
 inspect() {
-	local deb=$1
+	local deb=$1 tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
 	dpkg-deb -I "$deb"
 	echo
 	dpkg-deb -c "$deb"
@@ -34,11 +66,28 @@ inspect() {
 		"-rw-r--r-- root/root ./lib/systemd/system/cuelightd.service" \
 		"-rw-r----- root/root ./etc/cuelight/cuelight.yaml" \
 		"-rw-r--r-- root/root ./usr/share/doc/cuelight/raspberry-pi.md" \
+		"-rw-r--r-- root/root ./usr/share/doc/cuelight/copyright" \
+		"-rw-r--r-- root/root ./usr/share/doc/cuelight/examples/reference.yaml" \
 		"-rw-r--r-- root/root ./usr/share/doc/cuelight/examples/mosquitto/cuelight.conf"; do
 		grep -qxF -- "$want" <<<"$list" || fail "$deb lacks: $want"
 	done
 	ok "files, modes and owners"
 	[ "$(dpkg-deb -f "$deb" Package)" = cuelight ] || fail "Package is not cuelight"
+	local maint
+	maint=$(dpkg-deb -f "$deb" Maintainer)
+	[[ $maint =~ ^[^@\<\>]+\ \<[^@\<\>]+@[^@\<\>]+\>$ ]] || fail "Maintainer \"$maint\" is not \"Name <address>\""
+	case "$maint" in
+	*.invalid\> | *example.* | *localhost*) fail "Maintainer \"$maint\" is a placeholder address" ;;
+	esac
+	ok "Maintainer: $maint"
+	local copyright
+	copyright=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/cuelight/copyright)
+	[ "$(head -n1 <<<"$copyright")" = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" ] ||
+		fail "/usr/share/doc/cuelight/copyright is not in the machine-readable format"
+	grep -qx 'License: Apache-2.0' <<<"$copyright" || fail "copyright names no licence for cuelight"
+	ok "copyright: machine-readable, Apache-2.0"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/cuelight/cuelight.yaml >"$tmp/cuelight.yaml"
+	shipped_conf "$tmp/cuelight.yaml"
 	# (Whole outputs into variables: grep -q stopping early would make a
 	# pipeline fail under pipefail.)
 	local conffiles control
@@ -105,6 +154,20 @@ expect_installed() {
 	ok "other users cannot read the show file"
 }
 
+# expect_not_enabled_or_started: the install made no link that starts the
+# unit at boot, and no cuelightd from the package runs.
+expect_not_enabled_or_started() {
+	local links p
+	links=$(find /etc/systemd/system /lib/systemd/system /usr/lib/systemd/system -path '*.wants/cuelightd*' 2>/dev/null || true)
+	[ -z "$links" ] || fail "the install enabled the service: $links"
+	for p in /proc/[0-9]*; do
+		if [ "$(readlink "$p/exe" 2>/dev/null)" = /usr/bin/cuelightd ]; then
+			fail "the install started cuelightd (pid ${p#/proc/})"
+		fi
+	done
+	ok "not enabled (no .wants link), not started (no /usr/bin/cuelightd process)"
+}
+
 # expect_gone: nothing of the package left but what purge keeps.
 expect_purged() {
 	local st
@@ -134,7 +197,9 @@ upgrade_deb() {
 	mkdir -p "$bins"
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/cuelightd ./usr/bin/cuectl
 	mv "$tmp/usr/bin/cuelightd" "$tmp/usr/bin/cuectl" "$bins/"
-	go run ./deploy/nfpm -arch "$(dpkg-deb -f "$deb" Architecture)" -version v99.0.0-upgradetest \
+	# deploy/nfpm is its own Go module: build it there, run it from the root.
+	go -C deploy/nfpm build -o "$tmp/nfpm-tool" . >&2
+	"$tmp/nfpm-tool" -arch "$(dpkg-deb -f "$deb" Architecture)" -version v99.0.0-upgradetest \
 		-bin "$bins" -out "$tmp" -mtime "$(date +%s)"
 }
 
@@ -161,6 +226,10 @@ cycle() {
 	echo "--- install $deb"
 	dpkg -i "$deb"
 	expect_installed "$version"
+	expect_not_enabled_or_started
+	cmp -s /etc/cuelight/cuelight.yaml <(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/cuelight/cuelight.yaml) ||
+		fail "the installed show file is not the package's"
+	shipped_conf /etc/cuelight/cuelight.yaml
 	local uid
 	uid=$(id -u cuelight)
 
@@ -230,14 +299,18 @@ EOF
 		diff <(printf '%s\n' "$@") "$tmp/calls" || fail "systemctl calls differ (want < > got)"
 	}
 	step install -i "$deb"
-	expect_calls "systemctl --system daemon-reload" "systemctl enable cuelightd.service"
+	# Only a daemon-reload: no enable, no start (docs/protocol.md §6.9).
+	if grep -nE 'enable|start|restart|reload-or' "$tmp/calls" | grep -v daemon-reload; then
+		fail "the install enabled or started the service"
+	fi
+	expect_calls "systemctl --system daemon-reload"
 	step upgrade -i "$up"
 	expect_calls "systemctl --system daemon-reload" "systemctl try-restart cuelightd.service"
 	step remove -r cuelight
 	expect_calls "systemctl stop cuelightd.service" "systemctl --no-reload disable cuelightd.service" "systemctl --system daemon-reload"
 	step purge -P cuelight
 	expect_calls "systemctl --system daemon-reload"
-	ok "with systemd running: enable on install, try-restart on upgrade, stop and disable on remove"
+	ok "with systemd running: nothing enabled or started on install, try-restart on upgrade, stop and disable on remove"
 	expect_purged
 }
 

@@ -1,21 +1,25 @@
 // Command nfpm builds cuelight's Debian packages with nfpm, used as a
-// library (github.com/goreleaser/nfpm/v2, pinned in go.mod). Only this
-// command imports nfpm: the daemon and cuectl never link it.
+// library (github.com/goreleaser/nfpm/v2). It is a Go module of its own
+// (deploy/nfpm/go.mod pins nfpm and everything it needs), so the product's
+// go.mod lists only what cuelightd and cuectl link, and the daemon and
+// cuectl can never link the packager.
 //
-//	go run ./deploy/nfpm -arch arm64 -version v1.2.0 -bin dist/linux_arm64 -out dist
+//	go -C deploy/nfpm build -o /tmp/nfpm . && /tmp/nfpm -arch arm64 -version v1.2.0 -bin dist/linux_arm64 -out dist
 //
-// It is run from the repository root by deploy/build.sh (make deb, make
-// dist), which builds the binaries first. -version is the version stamped
+// deploy/build.sh (make deb, make dist) builds it that way and runs it from
+// the repository root, after building the binaries. -version is the version stamped
 // into the binaries (git describe, or 0.0.0-YYYYMMDDHHMMSS-SHA without a
 // tag); the package gets the Debian form of it (see debVersion). Every file
 // in the package carries the time of -mtime or $SOURCE_DATE_EPOCH, so the
 // same inputs give the same .deb byte for byte.
 //
 // The package holds /usr/bin/cuelightd and /usr/bin/cuectl, the systemd
-// unit, the reference show file as the conffile /etc/cuelight/cuelight.yaml
-// (mode 0640; postinst gives it to group cuelight), the documentation and
-// the Mosquitto example under /usr/share/doc/cuelight, and the maintainer
-// scripts from deploy/debian.
+// unit, deploy/cuelight.yaml (loopback only, no users) as the conffile
+// /etc/cuelight/cuelight.yaml (mode 0640; postinst gives it to group
+// cuelight), the documentation, the copyright file, config/reference.yaml
+// and the Mosquitto example under /usr/share/doc/cuelight, and the
+// maintainer scripts from deploy/debian. Installing it enables and starts
+// nothing (deploy/debian/postinst).
 package main
 
 import (
@@ -50,6 +54,10 @@ type options struct {
 	maintainer string
 }
 
+// defaultMaintainer is the package's Maintainer field: the project, not a
+// person, at an address that exists for it.
+const defaultMaintainer = "cuelight developers <cuelight@users.noreply.github.com>"
+
 // debArches are the architectures cuelight is packaged for. armhf carries
 // the GOARM=6 build: Raspberry Pi OS's 32-bit armhf is ARMv6 (it runs on
 // the Pi Zero and Pi 1), and an ARMv6 binary runs on every later Pi too.
@@ -64,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.binDir, "bin", "", "directory holding this architecture's cuelightd and cuectl")
 	fs.StringVar(&o.root, "root", ".", "the repository root (config/, docs/, deploy/)")
 	fs.StringVar(&o.outDir, "out", "dist", "directory to write the .deb into")
-	fs.StringVar(&o.maintainer, "maintainer", "cuelight project <cuelight@users.noreply.invalid>", "the package's Maintainer field")
+	fs.StringVar(&o.maintainer, "maintainer", defaultMaintainer, "the package's Maintainer field")
 	mtime := fs.Int64("mtime", -1, "time of every file in the package, Unix seconds (default $SOURCE_DATE_EPOCH)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -154,11 +162,18 @@ func packageInfo(o options) (*nfpm.Info, error) {
 		{Source: bin("cuelightd"), Destination: "/usr/bin/cuelightd", FileInfo: mode(0o755)},
 		{Source: bin("cuectl"), Destination: "/usr/bin/cuectl", FileInfo: mode(0o755)},
 		{Source: src("deploy/systemd/cuelightd.service"), Destination: "/lib/systemd/system/cuelightd.service", FileInfo: mode(0o644)},
-		// The show file may hold the station's broker password: readable
-		// by root only until postinst hands it to group cuelight.
-		{Source: src("config/reference.yaml"), Destination: "/etc/cuelight/cuelight.yaml", Type: files.TypeConfig, FileInfo: mode(0o640)},
+		// The shipped show file binds loopback only and holds no users
+		// (docs/protocol.md §6.9); the technician writes the real show
+		// over it. It may then hold the station's broker password:
+		// readable by root only until postinst hands it to group cuelight.
+		{Source: src("deploy/cuelight.yaml"), Destination: "/etc/cuelight/cuelight.yaml", Type: files.TypeConfig, FileInfo: mode(0o640)},
+		{Source: src("deploy/debian/copyright"), Destination: doc + "copyright", FileInfo: mode(0o644)},
 		{Source: src("README.md"), Destination: doc + "README.md", FileInfo: mode(0o644)},
 		{Source: src("docs/*.md"), Destination: doc, FileInfo: mode(0o644)},
+		// Every key of a show file, with two stations, the embedded broker
+		// on the network and example users: an example, never installed
+		// as the show file.
+		{Source: src("config/reference.yaml"), Destination: doc + "examples/reference.yaml", FileInfo: mode(0o644)},
 		{Source: src("deploy/mosquitto/cuelight.conf"), Destination: doc + "examples/mosquitto/cuelight.conf", FileInfo: mode(0o644)},
 		{Source: src("deploy/mosquitto/acl"), Destination: doc + "examples/mosquitto/acl", FileInfo: mode(0o644)},
 		{Source: src("deploy/mosquitto/passwords.example"), Destination: doc + "examples/mosquitto/passwords.example", FileInfo: mode(0o644)},

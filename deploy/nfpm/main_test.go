@@ -192,6 +192,8 @@ func TestPackage(t *testing.T) {
 				"/lib/systemd/system/cuelightd.service":                        0o644,
 				"/etc/cuelight/cuelight.yaml":                                  0o640,
 				"/usr/share/doc/cuelight/README.md":                            0o644,
+				"/usr/share/doc/cuelight/copyright":                            0o644,
+				"/usr/share/doc/cuelight/examples/reference.yaml":              0o644,
 				"/usr/share/doc/cuelight/examples/mosquitto/cuelight.conf":     0o644,
 				"/usr/share/doc/cuelight/examples/mosquitto/acl":               0o644,
 				"/usr/share/doc/cuelight/examples/mosquitto/passwords.example": 0o644,
@@ -233,7 +235,9 @@ func TestPackage(t *testing.T) {
 
 			for src, dst := range map[string]string{
 				filepath.Join(o.binDir, "cuelightd"):                                "/usr/bin/cuelightd",
-				filepath.Join("..", "..", "config", "reference.yaml"):               "/etc/cuelight/cuelight.yaml",
+				filepath.Join("..", "..", "deploy", "cuelight.yaml"):                "/etc/cuelight/cuelight.yaml",
+				filepath.Join("..", "..", "config", "reference.yaml"):               "/usr/share/doc/cuelight/examples/reference.yaml",
+				filepath.Join("..", "..", "deploy", "debian", "copyright"):          "/usr/share/doc/cuelight/copyright",
 				filepath.Join("..", "..", "deploy", "systemd", "cuelightd.service"): "/lib/systemd/system/cuelightd.service",
 			} {
 				b, err := os.ReadFile(src)
@@ -359,6 +363,12 @@ func TestRunFlags(t *testing.T) {
 	}
 	if got, want := strings.TrimSpace(out.String()), filepath.Join(o.outDir, "cuelight_0.1.0_amd64.deb"); got != want {
 		t.Fatalf("printed %q, want %q", got, want)
+	}
+	// Without -maintainer the package names the project at a real
+	// address, not a person and not a placeholder domain.
+	_, _, control := readDeb(t, strings.TrimSpace(out.String()))
+	if got, want := controlField(string(control["/control"].body), "Maintainer"), "cuelight developers <cuelight@users.noreply.github.com>"; got != want {
+		t.Errorf("default Maintainer %q, want %q", got, want)
 	}
 	errb.Reset()
 	if code := run([]string{"-arch", "amd64", "-version", "v0.1.0", "-bin", o.binDir, "-mtime", "-5", "extra"}, &out, &errb); code != 2 {
