@@ -54,6 +54,26 @@ type Counters struct {
 	Unknown int64 `json:"unknown"` // states, statuses or infos not of this show
 }
 
+// UpdateKind says what an Update reports.
+type UpdateKind uint8
+
+const (
+	UpdateState   UpdateKind = iota + 1 // a channel's state changed: Channel
+	UpdateStation                       // a station's status or info changed: Station
+	UpdateEvent                         // an event of the show: Event
+)
+
+// Update is one change of the view, for a live page or a relay.
+type Update struct {
+	Kind    UpdateKind
+	Channel Channel        // UpdateState
+	Station StationView    // UpdateStation
+	Event   mqttlink.Event // UpdateEvent
+}
+
+// EventHistory is how many of the show's latest events the view keeps.
+const EventHistory = 100
+
 // View is safe for concurrent use.
 type View struct {
 	mu       sync.RWMutex
@@ -62,11 +82,18 @@ type View struct {
 	stations map[string]*StationView
 	sOrder   []string
 	count    Counters
+	events   []mqttlink.Event // the latest, oldest first, at most EventHistory
+	subs     map[*subscriber]struct{}
+}
+
+type subscriber struct {
+	ch      chan Update
+	overrun bool // an update was dropped: the reader must re-read the view
 }
 
 // New returns a view of cfg's show with every channel unknown.
 func New(cfg *config.Config) *View {
-	v := &View{channels: map[string]*Channel{}, stations: map[string]*StationView{}}
+	v := &View{channels: map[string]*Channel{}, stations: map[string]*StationView{}, subs: map[*subscriber]struct{}{}}
 	for _, st := range cfg.Stations {
 		v.stations[st.Name] = &StationView{Name: st.Name}
 		v.sOrder = append(v.sOrder, st.Name)
@@ -92,7 +119,74 @@ func (v *View) State(s mqttlink.State) Outcome {
 		return Stale
 	}
 	ch.State = s
+	v.publish(Update{Kind: UpdateState, Channel: v.channelLocked(ch)})
 	return Applied
+}
+
+func (v *View) channelLocked(c *Channel) Channel {
+	out := *c
+	out.Online = v.stations[c.Station].Status == "online"
+	return out
+}
+
+// Event records one event of the show (the view keeps the latest
+// EventHistory) and passes it to subscribers; it reports whether the
+// event's channel is of this show.
+func (v *View) Event(ev mqttlink.Event) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ch := v.channels[ev.Channel]
+	if ch == nil || ev.Station != ch.Station {
+		v.count.Unknown++
+		return false
+	}
+	if len(v.events) == EventHistory {
+		copy(v.events, v.events[1:])
+		v.events = v.events[:EventHistory-1]
+	}
+	v.events = append(v.events, ev)
+	v.publish(Update{Kind: UpdateEvent, Event: ev})
+	return true
+}
+
+// Events returns the latest n events (fewer if fewer were seen), oldest
+// first.
+func (v *View) Events(n int) []mqttlink.Event {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	n = min(max(n, 0), len(v.events))
+	return append([]mqttlink.Event(nil), v.events[len(v.events)-n:]...)
+}
+
+// Subscribe returns a channel of every change from now on, and a function
+// that ends the subscription. The view never waits for a reader: when the
+// buffer is full the update is dropped and Overrun reports it, so the
+// reader must read the whole view again (a live page reloads its model).
+func (v *View) Subscribe(buf int) (<-chan Update, func() (overrun bool)) {
+	sub := &subscriber{ch: make(chan Update, max(buf, 1))}
+	v.mu.Lock()
+	v.subs[sub] = struct{}{}
+	v.mu.Unlock()
+	var once sync.Once
+	return sub.ch, func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		once.Do(func() { delete(v.subs, sub) })
+		o := sub.overrun
+		sub.overrun = false
+		return o
+	}
+}
+
+// publish passes u to every subscriber without waiting. v.mu is held.
+func (v *View) publish(u Update) {
+	for sub := range v.subs {
+		select {
+		case sub.ch <- u:
+		default:
+			sub.overrun = true
+		}
+	}
 }
 
 // Newer reports whether state b is newer than state a of the same
@@ -123,7 +217,15 @@ func (v *View) Status(station, status string) bool {
 		v.count.Unknown++
 		return false
 	}
-	st.Status = status
+	if st.Status != status {
+		st.Status = status
+		v.publish(Update{Kind: UpdateStation, Station: *st})
+		for _, n := range v.order {
+			if c := v.channels[n]; c.Station == station {
+				v.publish(Update{Kind: UpdateState, Channel: v.channelLocked(c)})
+			}
+		}
+	}
 	return true
 }
 
@@ -138,6 +240,7 @@ func (v *View) Info(station string, info mqttlink.Info) bool {
 		return false
 	}
 	st.Info = &info
+	v.publish(Update{Kind: UpdateStation, Station: *st})
 	return true
 }
 
@@ -147,9 +250,7 @@ func (v *View) Channels() []Channel {
 	defer v.mu.RUnlock()
 	out := make([]Channel, 0, len(v.order))
 	for _, n := range v.order {
-		c := *v.channels[n]
-		c.Online = v.stations[c.Station].Status == "online"
-		out = append(out, c)
+		out = append(out, v.channelLocked(v.channels[n]))
 	}
 	return out
 }
@@ -162,9 +263,7 @@ func (v *View) Channel(name string) (Channel, bool) {
 	if c == nil {
 		return Channel{}, false
 	}
-	out := *c
-	out.Online = v.stations[c.Station].Status == "online"
-	return out, true
+	return v.channelLocked(c), true
 }
 
 // Stations returns every station of the show, in show-file order.

@@ -128,3 +128,46 @@ func TestShowHash(t *testing.T) {
 		t.Errorf("ShowHash: %q %q", a, b)
 	}
 }
+
+// TestSubscribe checks live updates: states, statuses (with every channel
+// of the station), events; a full buffer drops and says so, never waits.
+func TestSubscribe(t *testing.T) {
+	t.Parallel()
+	v := testView(t)
+	ch, stop := v.Subscribe(8)
+	v.State(st("fly", "a", "standby", "1", "e1", 1, "2026-03-01T19:30:01.000Z"))
+	v.State(st("fly", "a", "standby", "0", "e1", 0, "2026-03-01T19:30:00.000Z")) // stale: no update
+	v.Status("a", "online")
+	v.Event(mqttlink.Event{Event: "standby", Channel: "fly", Station: "a", Label: "1"})
+	var kinds []UpdateKind
+	for len(ch) > 0 {
+		kinds = append(kinds, (<-ch).Kind)
+	}
+	want := []UpdateKind{UpdateState, UpdateStation, UpdateState, UpdateEvent}
+	if len(kinds) != len(want) {
+		t.Fatalf("updates %v, want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("updates %v, want %v", kinds, want)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		v.Event(mqttlink.Event{Event: "press", Channel: "fly", Station: "a"})
+	}
+	if !stop() {
+		t.Error("20 updates into a buffer of 8: no overrun reported")
+	}
+	if got := len(v.Events(1000)); got != 21 {
+		t.Errorf("%d events kept, want 21", got)
+	}
+	for i := 0; i < EventHistory; i++ {
+		v.Event(mqttlink.Event{Event: "press", Channel: "sl", Station: "b", Label: "x"})
+	}
+	if evs := v.Events(5); len(evs) != 5 || evs[4].Channel != "sl" {
+		t.Errorf("latest events %+v", evs)
+	}
+	if got := len(v.Events(1000)); got != EventHistory {
+		t.Errorf("%d events kept, want at most %d", got, EventHistory)
+	}
+}
