@@ -738,8 +738,8 @@ func TestServerPerAddressCap(t *testing.T) {
 	if st := s.Stats(); st.Evicted != 0 {
 		t.Fatalf("another address evicted something: %+v", st)
 	}
-	// A third from 127.0.0.1 closes its own longest-idle one, a1, not b1
-	// (which has been idle longer still).
+	// A third from 127.0.0.1 closes its own longest-idle one, a1; the
+	// other host's connection is not touched.
 	a3 := dialFrom(t, "127.0.0.1", s.Addr())
 	if !closedByServer(t, a1) {
 		t.Fatal("the address's longest-idle connection was not closed")
