@@ -1,7 +1,7 @@
 package config
 
 // badConfigs is the table of invalid show files and the exact check-config
-// output each must produce (SPEC §5: FILE:LINE: key.path: message, here
+// output each must produce (docs/protocol.md §5: FILE:LINE: key.path: message, here
 // with the fix hint in parentheses). The leading newline of each yaml is
 // dropped, so line 1 is the first line written.
 var badConfigs = []struct {

@@ -1,4 +1,4 @@
-// Package config reads and validates a cuelight show file (SPEC §5).
+// Package config reads and validates a cuelight show file (docs/protocol.md §5).
 //
 // One YAML file describes a whole show; every station reads the same file
 // and picks its own part with PickStation. Parse is strict: unknown keys,
@@ -53,7 +53,7 @@ const (
 	BrokerEmbedded = "embedded"
 )
 
-// MQTT is the mqtt: section (SPEC §4).
+// MQTT is the mqtt: section (docs/protocol.md §4).
 type MQTT struct {
 	// Broker is "embedded" or the outside broker's URL as written
 	// (tcp://, mqtt://, ssl://, mqtts://, ws://, wss://).
@@ -128,7 +128,7 @@ type User struct {
 	Line int // line of the user's key in the file
 }
 
-// OSC is the osc: section (SPEC §3).
+// OSC is the osc: section (docs/protocol.md §3).
 type OSC struct {
 	// Listen is the UDP and TCP listen address (default 0.0.0.0:53100).
 	Listen string
@@ -139,7 +139,7 @@ type OSC struct {
 	Allow []netip.Prefix
 	// Feedback receives /cuelight/state/... after every change.
 	Feedback []netip.AddrPort
-	// HeartbeatTimeout is the booth link timeout (SPEC §6.3); 0 (the
+	// HeartbeatTimeout is the booth link timeout (docs/protocol.md §6.3); 0 (the
 	// default) means no heartbeat is required.
 	HeartbeatTimeout time.Duration
 }
@@ -163,13 +163,13 @@ type Eos struct {
 	CueList string
 }
 
-// Patterns are the lamp pattern timings (SPEC §2). Each is positive.
+// Patterns are the lamp pattern timings (docs/protocol.md §2). Each is positive.
 type Patterns = cues.Patterns
 
 // Drivers a Station may use.
 const (
 	DriverGPIO = "gpio" // Raspberry Pi header pins through periph.io
-	DriverSim  = "sim"  // the simulated board (SPEC §7)
+	DriverSim  = "sim"  // the simulated board (docs/protocol.md §7)
 )
 
 // Station is one cuelightd process (normally one Pi).
@@ -218,7 +218,7 @@ type Pin struct {
 	Line int
 }
 
-// Roles of a pin within a channel; they are the config keys (SPEC §7).
+// Roles of a pin within a channel; they are the config keys (docs/protocol.md §7).
 const (
 	RoleStandbyLamp = "standby_lamp"
 	RoleGoLamp      = "go_lamp"
@@ -327,7 +327,7 @@ func (c *Config) StationNames() []string {
 	return names
 }
 
-// PickStation chooses this host's station (SPEC §5): the --station flag
+// PickStation chooses this host's station (docs/protocol.md §5): the --station flag
 // when given (it must name a station), else the station named like the
 // host (case-insensitive, with or without the domain: "sl-wing.local"
 // picks sl-wing), else the only station when there is one. Otherwise the

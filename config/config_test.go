@@ -65,7 +65,7 @@ func TestBadConfigs(t *testing.T) {
 	}
 }
 
-// The SPEC §5 example, verbatim.
+// The example of docs/protocol.md §5, verbatim.
 const specExample = `
 show: Hamlet
 mqtt:
@@ -154,7 +154,7 @@ func TestSpecExample(t *testing.T) {
 		},
 	}
 	if !reflect.DeepEqual(cfg, want) {
-		t.Errorf("Parse(SPEC example)\n got: %+v\nwant: %+v", cfg, want)
+		t.Errorf("Parse(protocol.md example)\n got: %+v\nwant: %+v", cfg, want)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-// Demo returns the built-in demo show (SPEC §5): station "demo" on the sim
+// Demo returns the built-in demo show (docs/protocol.md §5): station "demo" on the sim
 // driver, channels fly, sl, sr and trap, the embedded broker on
 // 127.0.0.1:1883, OSC on 127.0.0.1:53100, the web listener on
 // 127.0.0.1:8080. Each call returns a new Config. It panics only if the

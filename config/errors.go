@@ -22,7 +22,7 @@ type Problem struct {
 	Hint string // how to fix it; may be empty
 }
 
-// Error formats the problem as check-config prints it (SPEC §5):
+// Error formats the problem as check-config prints it (docs/protocol.md §5):
 //
 //	FILE:LINE: key.path: message (hint)
 //
@@ -54,7 +54,7 @@ type Error struct {
 	Problems []Problem // at least one
 }
 
-// Error prints one problem per line, in the SPEC §5 check-config format,
+// Error prints one problem per line, in the check-config format of docs/protocol.md §5,
 // without a trailing newline.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))

@@ -17,7 +17,7 @@ import (
 // validate_stations.go, validate_channels.go, and validate_listen.go for
 // the listen addresses several sections share.
 
-// Defaults (SPEC §2–§5).
+// Defaults (docs/protocol.md §2–§5).
 const (
 	DefaultMQTTListen    = "127.0.0.1:1883"
 	DefaultTopicPrefix   = "cuelight"
@@ -34,15 +34,15 @@ const (
 	DefaultMinBrightness = 0.1
 )
 
-// DefaultPatterns returns the SPEC §2 lamp timings (the cue engine's).
+// DefaultPatterns returns the lamp timings of docs/protocol.md §2 (the cue engine's).
 func DefaultPatterns() Patterns { return cues.DefaultPatterns() }
 
-// reservedNames can never be channel names (SPEC §1): they are words of
+// reservedNames can never be channel names (docs/protocol.md §1): they are words of
 // the OSC address space and MQTT topics.
 var reservedNames = []string{"all", "cue", "state", "ping", "pong", "sync", "heartbeat", "error", "station", "channel"}
 
 // IsReserved reports whether name is one of the words that can never be a
-// channel name (SPEC §1): all, cue, state, ping, pong, sync, heartbeat,
+// channel name (docs/protocol.md §1): all, cue, state, ping, pong, sync, heartbeat,
 // error, station, channel.
 func IsReserved(name string) bool { return slices.Contains(reservedNames, name) }
 

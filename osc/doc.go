@@ -33,11 +33,16 @@
 // A [Server] listens on one port for UDP and TCP. TCP framing is detected per
 // connection: OSC 1.1 SLIP when the first byte is 0xC0, otherwise the OSC 1.0
 // int32 length prefix. Sources outside the allow-list are dropped before any
-// parsing. Every datagram and every stream frame goes through one channel to
-// one loop that decodes it and hands its messages to a [Dispatcher], in
-// arrival order, bundle elements in order; bundles tagged for the future are
-// held and delivered by the same loop when due. Handlers are therefore called
-// one at a time and must not block. A handler can answer through the
-// [Sender] it is given: over UDP to the sender's source address and port,
-// over TCP on the same connection in the framing the sender used.
+// parsing; the list fails closed (an empty one admits nobody; see
+// [AllowAny]). TCP connections are limited overall and per source address;
+// when full, a new one closes the longest-idle one. Every datagram and every
+// stream frame goes through one channel to one loop that decodes it and hands
+// its messages to a [Dispatcher], in arrival order, bundle elements in order;
+// bundles tagged for the future are held and delivered by the same loop when
+// due (or, with [Dispatcher.DeliverFuture], delivered at once with their
+// time in [Sender.Due], for applications that schedule themselves).
+// Handlers are therefore called one at a time and must not block. A handler
+// can answer through the [Sender] it is given: over UDP to the sender's
+// source address and port, over TCP on the same connection in the framing
+// the sender used.
 package osc

@@ -726,20 +726,20 @@ func TestServerPerAddressCap(t *testing.T) {
 	d := &Dispatcher{}
 	d.SetFallback(k.handle)
 	s := startServer(t, Options{MaxConnsPerAddr: 2}, d)
+	// b1, from another host, is the longest idle of all.
+	b1 := dialFrom(t, "127.0.0.2", s.Addr())
+	waitFor(t, "b1", func() bool { return s.Stats().Conns == 1 })
 	a1 := dialFrom(t, "127.0.0.1", s.Addr())
-	waitFor(t, "a1", func() bool { return s.Stats().Conns == 1 })
+	waitFor(t, "a1", func() bool { return s.Stats().Conns == 2 })
 	a2 := dialFrom(t, "127.0.0.1", s.Addr())
-	waitFor(t, "a2", func() bool { return s.Stats().Conns == 2 })
+	waitFor(t, "a2", func() bool { return s.Stats().Conns == 3 })
 	a2.send(t, mustMarshal(t, NewMessage("/a2")))
 	k.next(t)
-	// Another host is not limited by 127.0.0.1's connections.
-	b1 := dialFrom(t, "127.0.0.2", s.Addr())
-	waitFor(t, "b1", func() bool { return s.Stats().Conns == 3 })
 	if st := s.Stats(); st.Evicted != 0 {
-		t.Fatalf("another address evicted something: %+v", st)
+		t.Fatalf("evicted under the limits: %+v", st)
 	}
-	// A third from 127.0.0.1 closes its own longest-idle one, a1, not b1
-	// (which has been idle longer still).
+	// A third from 127.0.0.1 closes that address's longest-idle one, a1,
+	// not b1, the longest idle of all: the server is not full.
 	a3 := dialFrom(t, "127.0.0.1", s.Addr())
 	if !closedByServer(t, a1) {
 		t.Fatal("the address's longest-idle connection was not closed")
