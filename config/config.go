@@ -148,6 +148,28 @@ type OSC struct {
 type Web struct {
 	// Listen is the HTTP listen address (default 127.0.0.1:8080).
 	Listen string
+	// Users may log in to the desk and wing pages (docs/web.md). A
+	// listen address beyond loopback requires at least one.
+	Users []WebUser
+	// DeskGo shows the cue GO control on the desk page for role sm
+	// (default false: GO comes from the booth only).
+	DeskGo bool
+}
+
+// Roles of web.users.
+const (
+	WebRoleViewer = "viewer" // sees the pages, sends nothing
+	WebRoleCrew   = "crew"   // ACK and CALL on its channels
+	WebRoleSM     = "sm"     // every control of the desk
+)
+
+// WebUser is one account of the web pages.
+type WebUser struct {
+	Name         string
+	PasswordHash string   // bcrypt ($2a$, $2b$ or $2y$)
+	Role         string   // WebRoleViewer, WebRoleCrew or WebRoleSM
+	Channels     []string // role crew: the channels it may ACK and CALL
+	Line         int      // line of the user's key in the file
 }
 
 // Consoles is the consoles: section.

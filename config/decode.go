@@ -80,6 +80,8 @@ type rawOSC struct {
 
 type rawWeb struct {
 	Listen val[string]
+	Users  []rawWebUser
+	DeskGo val[bool]
 }
 
 type rawEos struct {
@@ -630,6 +632,7 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 	if e, ok := top["web"]; ok {
 		if m, _ := d.fields(e.path, e.line, e.val, webSection); m != nil {
 			f.Web.Listen = d.text(m, "listen", "write host:port, e.g. 127.0.0.1:8080")
+			d.decodeWeb(&f.Web, m)
 		}
 	}
 	if e, ok := top["consoles"]; ok {

@@ -25,7 +25,8 @@ var (
 		sub: map[string]*section{"tls": tlsSection, "users": {each: userSection}},
 	}
 	oscSection      = &section{keys: []string{"listen", "allow", "feedback", "heartbeat_timeout"}}
-	webSection      = &section{keys: []string{"listen"}}
+	webUserSection  = &section{keys: []string{"password_hash", "role", "channels"}}
+	webSection      = &section{keys: []string{"listen", "users", "desk_go"}, sub: map[string]*section{"users": {each: webUserSection}}}
 	eosSection      = &section{keys: []string{"cue_list"}}
 	consolesSection = &section{keys: []string{"eos"}, sub: map[string]*section{"eos": eosSection}}
 	patternsSection = &section{keys: []string{"slow", "fast", "wink_on", "wink_every", "alternate", "double_every"}}
