@@ -1,8 +1,19 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cuelight/cuelight/osc"
 )
 
 // bench runs against a real station with a small N: it prints the
@@ -81,4 +92,146 @@ func TestSummarize(t *testing.T) {
 	if s := summarize(hundred); s.p50 != 50*time.Millisecond || s.p90 != 90*time.Millisecond || s.p99 != 99*time.Millisecond {
 		t.Errorf("1..100 ms: p50 %s p90 %s p99 %s, want 50 90 99 ms", s.p50, s.p90, s.p99)
 	}
+}
+
+// TestMemoryUnderStateLoad measures the RSS of a station and its embedded
+// broker child (from /proc) while 100 state changes per second go through
+// them, and after. It runs only with CUELIGHT_MEMTEST set to a duration
+// (docs/performance.md: CUELIGHT_MEMTEST=10m); the limit is the product's
+// 30 MB for both processes together.
+func TestMemoryUnderStateLoad(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("CUELIGHT_MEMTEST"))
+	if err != nil || d <= 0 {
+		t.Skip("set CUELIGHT_MEMTEST=10m to run (a long measurement)")
+	}
+	const limit = 30 << 20
+	s := startStation(t, "")
+	pid := stationPID(t, s)
+	child := childPIDs(pid)
+	if len(child) != 1 {
+		t.Fatalf("cuelightd %d has children %v, want the one broker child", pid, child)
+	}
+	rss := func() (station, broker int64) { return rssOf(pid), rssOf(child[0]) }
+	st0, br0 := rss()
+	t.Logf("before: station %s, broker %s, together %s", mb(st0), mb(br0), mb(st0+br0))
+
+	// An outside subscriber takes every state and event, as a desk would.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &cli{stdout: io.Discard, stderr: io.Discard, clock: realClock(), getenv: noEnv}
+	o := c.newOpts("test", "", "", flagsMQTT)
+	o.mqtt = mqttFlag{on: true, url: s.broker}
+	o.timeout = waitFor
+	sess, err := c.dialMQTT(ctx, o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.close()
+	var states atomic.Int64
+	go func() {
+		for m := range sess.in {
+			if strings.HasSuffix(m.topic, "/state") && !m.retained {
+				states.Add(1)
+			}
+		}
+	}()
+
+	cn, err := net.Dial("udp", s.osc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	chans := []string{"sl", "sr", "trap"}
+	var maxSt, maxBr, maxSum int64
+	sample := func() {
+		a, b := rss()
+		maxSt, maxBr, maxSum = max(maxSt, a), max(maxBr, b), max(maxSum, a+b)
+	}
+	start := time.Now()
+	sent := 0
+	for time.Since(start) < d {
+		// Paced against the clock: 100 per second on average.
+		if due := int(time.Since(start) / (10 * time.Millisecond)); sent >= due {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		ch := chans[sent%len(chans)]
+		var m *osc.Message
+		if (sent/len(chans))%2 == 0 {
+			m = osc.NewMessage("/cuelight/"+ch+"/standby", osc.String("m"+strconv.Itoa(sent)))
+		} else {
+			m = osc.NewMessage("/cuelight/" + ch + "/off")
+		}
+		b, _ := m.MarshalBinary()
+		if _, err := cn.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		sent++
+		if sent%100 == 0 {
+			sample()
+		}
+		if sent%6000 == 0 {
+			t.Logf("%s: sent %d, states received %d; max so far: station %s, broker %s, together %s",
+				time.Since(start).Round(time.Second), sent, states.Load(), mb(maxSt), mb(maxBr), mb(maxSum))
+		}
+	}
+	took := time.Since(start)
+	time.Sleep(10 * time.Second) // after: settled
+	st1, br1 := rss()
+	t.Logf("during %s (%d state changes, %.0f/s; %d states received live): max station %s, broker %s, together %s",
+		took.Round(time.Second), sent, float64(sent)/took.Seconds(), states.Load(), mb(maxSt), mb(maxBr), mb(maxSum))
+	t.Logf("after (10 s idle): station %s, broker %s, together %s", mb(st1), mb(br1), mb(st1+br1))
+	if maxSum > limit || st1+br1 > limit {
+		t.Errorf("station + broker RSS above 30 MB: max %s during, %s after", mb(maxSum), mb(st1+br1))
+	}
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// stationPID finds the cuelightd process running s's show file.
+func stationPID(t *testing.T, s *station) int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.Contains(string(cmd), s.config) && strings.HasPrefix(string(cmd), daemonBin) {
+			return pid
+		}
+	}
+	t.Fatal("cuelightd not found in /proc")
+	return 0
+}
+
+// childPIDs lists a process's children (every thread's).
+func childPIDs(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// rssOf is a process's VmRSS in bytes (0 when it is gone).
+func rssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
