@@ -54,16 +54,20 @@ type childStatus struct {
 func ChildMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	status := os.NewFile(statusFD, "broker-status")
-	report := func(st childStatus) {
+	report := func(st childStatus) bool {
 		if status == nil {
-			return
+			return false
 		}
 		b, _ := json.Marshal(st)
-		_, _ = status.Write(append(b, '\n'))
+		_, err := status.Write(append(b, '\n'))
+		return err == nil
 	}
 	fail := func(err error) int {
-		log.Error("broker child cannot start", "err", err)
-		report(childStatus{Error: err.Error(), AddrInUse: errors.Is(err, ErrAddrInUse)})
+		// The parent words the error for the technician: logging it here
+		// too would print it twice, first as an escaped log line.
+		if !report(childStatus{Error: err.Error(), AddrInUse: errors.Is(err, ErrAddrInUse)}) {
+			log.Error("broker child cannot start", "err", err)
+		}
 		return 2
 	}
 

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -109,10 +110,17 @@ type guardedTCP struct {
 }
 
 // Serve serves connections like listeners.TCP, then reports each end.
+// A connection that ends because the broker closed it (a clean stop or a
+// reload) is no warning: mochi would log "use of closed network
+// connection" for every client still connected.
 func (l *guardedTCP) Serve(establish listeners.EstablishFn) {
 	l.TCP.Serve(func(id string, c net.Conn) error {
 		err := establish(id, c)
 		l.guard.connClosed(c)
+		if errors.Is(err, net.ErrClosed) {
+			l.guard.log.Debug("broker: connection closed by the broker", "remote", c.RemoteAddr().String())
+			return nil
+		}
 		return err
 	})
 }
