@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -135,12 +136,14 @@ const closeDrain = 150 * time.Millisecond
 // a second Close panics).
 type server struct {
 	*mqtt.Server
-	once sync.Once
-	err  error
+	once    sync.Once
+	err     error
+	closing atomic.Bool // shared with the listener: connections ending now are no fault
 }
 
 // Close closes the server once.
 func (s *server) Close() error {
+	s.closing.Store(true)
 	s.once.Do(func() { s.err = s.Server.Close() })
 	return s.err
 }
@@ -175,7 +178,8 @@ func serve(opts Options, log *slog.Logger, extra []mqtt.Hook) (*server, string, 
 	if err := m.AddHook(guard, nil); err != nil {
 		return nil, "", fmt.Errorf("broker: %w", err)
 	}
-	tcp := &guardedTCP{TCP: listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen}), guard: guard}
+	srv := &server{Server: m}
+	tcp := &guardedTCP{TCP: listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen}), guard: guard, closing: &srv.closing}
 	if err := m.AddListener(tcp); err != nil { // binds now
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, "", addrInUse(opts.Listen)
@@ -185,7 +189,6 @@ func serve(opts Options, log *slog.Logger, extra []mqtt.Hook) (*server, string, 
 		}
 		return nil, "", fmt.Errorf("broker: listen %s: %w", opts.Listen, err)
 	}
-	srv := &server{Server: m}
 	if err := m.Serve(); err != nil {
 		_ = srv.Close()
 		return nil, "", fmt.Errorf("broker: serve: %w", err)
