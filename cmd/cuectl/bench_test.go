@@ -25,7 +25,8 @@ func TestBench(t *testing.T) {
 }
 
 func testBench(t *testing.T, s *station) {
-	r := ctl(t, s.with("bench", "-n", "5", "--presses", "2", "--press-every", "150ms", "--load", "2000")...)
+	r := ctl(t, s.with("bench", "-n", "5", "--presses", "2", "--press-every", "150ms", "--load", "2000",
+		"--states", "30", "--burst", "60", "--relay", cuectlBin)...)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d, want 0 or 1\n%s", r.code, r)
 	}
@@ -46,13 +47,25 @@ func testBench(t *testing.T, s *station) {
 		`^    load 2000/s\s+(MET|NOT SHOWN)\s+p50 `,
 		`^  button edge → event at an outside MQTT subscriber`,
 		`^    load 2000/s\s+(MET|NOT MET)\s+p99 .* − debounce 1ms`,
+		`^OSC standby → MQTT state at an outside subscriber \(broker tcp://127\.0\.0\.1:\d+\)$`,
+		`^  cuelightd\s+100/s\s+30\s+30\s+\d+\.\d+ ms\s+.*\s+ok$`,
+		`^  relay \(paho only\)\s+100/s\s+30\s+30\s+\d+\.\d+ ms\s+.*\s+ok$`,
+		`^  cuelightd\s+burst 60 on 4 channels: final states 4 of 4 in \d+\.?\d* ms, \d+ state messages, events 60 of 60$`,
+		`^  relay \(paho only\)\s+burst 60 on 4 channels: final states 4 of 4 in `,
+		`^  p50 ≤ 1\.2 × the relay's\s+(MET|NOT MET)\s+\d+\.\d+× \(`,
+		`^  p99 ≤ 1\.5 × the relay's\s+(MET|NOT MET)\s+\d+\.\d+× \(`,
+		`^  at 100/s no state change skipped, in order\s+MET\s+30 of 30 arrived, 0 out of order$`,
+		`^  burst: every channel's final state arrives\s+MET\s+4 of 4$`,
+		`^  burst: every event arrives \(drops are counted and logged\)\s+MET\s+60 of 60`,
 	}, nil)
-	if st := s.states()["sl"]; st.State != "off" {
-		t.Errorf("sl is %s after bench, want off", st.State)
+	for ch, st := range s.states() {
+		if st.State != "off" {
+			t.Errorf("%s is %s after bench, want off", ch, st.State)
+		}
 	}
 	// A channel with go_requires_ack is driven with force_go, and said so;
 	// malformed load is counted by the station.
-	r = ctl(t, s.with("bench", "-n", "2", "--presses", "0", "--channel", "fly", "--load", "1000", "--load-kind", "malformed")...)
+	r = ctl(t, s.with("bench", "-n", "2", "--presses", "0", "--channel", "fly", "--load", "1000", "--load-kind", "malformed", "--states", "0", "--burst", "0")...)
 	expect(t, r, r.code, []string{`^OSC force_go → /cuelight/state feedback\s+none\s+2\s`, `^load 1000/s: sent \d+ datagrams .* \(\d+ malformed\)`}, nil)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r)
