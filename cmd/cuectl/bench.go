@@ -26,7 +26,7 @@ import (
 )
 
 const benchHelp = `
-Measures the end-to-end latencies of SPEC §8 against a running station, and
+Measures the end-to-end latencies of docs/protocol.md §8 against a running station, and
 says whether each target is met. For test rigs and the sim board, never
 during a show: it drives one channel through standby, GO and off hundreds
 of times and presses its ACK button.
@@ -547,7 +547,7 @@ func isLoopback(hostport string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// SPEC §8 targets.
+// The targets of docs/protocol.md §8.
 var (
 	targetGoP99     = 2 * time.Millisecond
 	targetLampP50   = 100 * time.Microsecond
@@ -597,7 +597,7 @@ func (b *benchRun) report(phases []benchPhase) int {
 		fmt.Fprintln(w, "note:", n)
 	}
 
-	fmt.Fprintf(w, "\nSPEC §8 targets:\n")
+	fmt.Fprintf(w, "\nTargets (docs/protocol.md §8):\n")
 	code := exitOK
 	verdict := func(label string, check func(p *benchPhase) (text, v string)) {
 		fmt.Fprintf(w, "  %s\n", label)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cuelight/cuelight/internal/peertest"
+	"github.com/cuelight/cuelight/internal/testkit"
 	"github.com/cuelight/cuelight/osc"
 )
 
 // bench runs against a real station with a small N: it prints the
-// percentile table and a verdict per SPEC §8 target. Nothing here asserts
+// percentile table and a verdict per target of docs/protocol.md §8. Nothing here asserts
 // speed: the exit status is 0 (targets met) or 1 (not), either is fine.
 func TestBench(t *testing.T) {
 	t.Parallel()
@@ -40,7 +43,7 @@ func testBench(t *testing.T, s *station) {
 		`^OSC GO → /cuelight/state feedback\s+2000/s\s+5\s`,
 		`^button press → MQTT event\s+2000/s\s+2\s`,
 		`^load 2000/s: sent \d+ datagrams in \d+\.\ds \(\d+/s\); the station received \d+ packets \(0 malformed\), dropped 0 commands$`,
-		`^SPEC §8 targets:$`,
+		`^Targets \(docs/protocol.md §8\):$`,
 		`^  OSC GO in → /cuelight/state feedback out: p99 ≤ 2 ms$`,
 		`^    load none\s+(MET|NOT MET)\s+p99 `,
 		`^  OSC datagram in → lamp output written`,
@@ -247,4 +250,67 @@ func rssOf(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// TestBenchStateTable runs the state row of cuectl bench against the three
+// brokers of docs/performance.md, one after the other, at full size: a
+// stock Mosquitto (its default configuration), a Mosquitto with
+// set_tcp_nodelay true, and the embedded broker. It runs only with
+// CUELIGHT_BENCH_TABLE=1 and asserts nothing about speed: it prints the
+// tables for the docs (go test -run TestBenchStateTable -v ./cmd/cuectl).
+func TestBenchStateTable(t *testing.T) {
+	if os.Getenv("CUELIGHT_BENCH_TABLE") == "" {
+		t.Skip("set CUELIGHT_BENCH_TABLE=1 to run (a long measurement)")
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) *station
+	}{
+		{"stock Mosquitto", func(t *testing.T) *station { return startStation(t, startMosquitto(t)) }},
+		{"Mosquitto with set_tcp_nodelay true", func(t *testing.T) *station {
+			return startStation(t, startMosquittoConf(t, "set_tcp_nodelay true\n"))
+		}},
+		{"embedded broker", func(t *testing.T) *station { return startStation(t, "") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, cuectlBin, s.with("bench", "-n", "1", "--presses", "0", "--load", "0",
+				"--states", "300", "--burst", "1000")...).CombinedOutput()
+			t.Logf("%s (exit %v):\n%s", tc.name, err, out)
+		})
+	}
+}
+
+// startMosquittoConf runs a Mosquitto on a free loopback port with extra
+// lines in its configuration and returns its URL.
+func startMosquittoConf(t *testing.T, extra string) string {
+	t.Helper()
+	bin := peertest.Need(t, "mosquitto")
+	port := freePort(t)
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n%s", port, extra)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	var log testkit.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(waitFor)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "tcp://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mosquitto does not listen on %s:\n%s", addr, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -61,7 +61,7 @@ func BenchmarkCommandCheck(b *testing.B) {
 }
 
 // BenchmarkEventToSubscriber measures PublishEvent until an outside
-// subscriber receives the event through Mosquitto (SPEC §8: the MQTT part
+// subscriber receives the event through Mosquitto (docs/protocol.md §8: the MQTT part
 // of "button edge → event at an outside subscriber", target p99 ≤ 5 ms).
 // It reports p50/p99/max besides ns/op.
 func BenchmarkEventToSubscriber(b *testing.B) {

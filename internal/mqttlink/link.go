@@ -1,5 +1,5 @@
 // Package mqttlink is a station's MQTT client: it publishes the station's
-// status, info, channel states and events (SPEC §4) and takes commands from
+// status, info, channel states and events (docs/protocol.md §4) and takes commands from
 // <prefix>/channel/<ch>/cmd and <prefix>/all/cmd.
 //
 // It is built so that MQTT can never stall or re-fire the cue path:
@@ -86,8 +86,8 @@ type Options struct {
 	Username, Password string
 	// TLS configures ssl:// and wss:// connections (nil: system defaults).
 	TLS *tls.Config
-	// ClockSkew is the tolerance when judging a command's ts (SPEC
-	// mqtt.clock_skew): a command is stale when older than ttl_ms +
+	// ClockSkew is the tolerance when judging a command's ts (the show
+	// file's mqtt.clock_skew): a command is stale when older than ttl_ms +
 	// ClockSkew, and from the future when ahead by more than ClockSkew.
 	ClockSkew time.Duration
 	// Clock decides command staleness and the duplicate-id window. Default:
