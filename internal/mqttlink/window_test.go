@@ -315,6 +315,23 @@ func TestFullWindowCoalescesStatesAndDropsOldestEvents(t *testing.T) {
 	if s, e := l.out.queued(); s != 1 || e != 4 {
 		t.Fatalf("queued: %d states, %d events; want 1 and 4", s, e)
 	}
+	// The cue loop is never held up by the full window: publishing more
+	// returns at once (the states replace the queued one; these events
+	// push out each other, and are counted).
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20000 {
+			l.PublishState(State{Channel: "fly", Seq: -1})
+			l.PublishInfo(Info{Version: fmt.Sprint(i)})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("publishing blocked while the window was full")
+	}
+	l.PublishState(st.set("fly", "standby", "q10")) // the latest again
 	p.release()
 
 	w.expect(t, "cuelight/channel/fly/state", func(m msg) bool {
