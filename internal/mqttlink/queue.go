@@ -16,9 +16,9 @@ type outbox struct {
 	mu     sync.Mutex
 	order  uint64 // hand-over counter: the publishing order
 	info   *Info
-	states []*queuedState // FIFO; superseded entries are marked dead
-	live   int            // entries of states not dead
-	newest map[string]*queuedState
+	states stateRing
+	live   int               // entries of states not dead
+	newest map[string]uint64 // channel → ring position of its newest entry
 	events eventQueue
 }
 
@@ -29,7 +29,7 @@ type queuedState struct {
 }
 
 func newOutbox(eventCap int) *outbox {
-	return &outbox{newest: map[string]*queuedState{}, events: eventQueue{buf: make([]queuedEvent, eventCap)}}
+	return &outbox{newest: map[string]uint64{}, events: eventQueue{buf: make([]queuedEvent, eventCap)}}
 }
 
 // putState queues s. inflight and window say whether there is room (see
@@ -37,15 +37,13 @@ func newOutbox(eventCap int) *outbox {
 func (o *outbox) putState(s State, inflight, window int) (coalesced bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if p := o.newest[s.Channel]; p != nil && inflight+o.live >= window {
-		p.s = s
+	if pos, ok := o.newest[s.Channel]; ok && inflight+o.live >= window {
+		o.states.at(pos).s = s
 		return true
 	}
 	o.order++
-	p := &queuedState{order: o.order, s: s}
-	o.states = append(o.states, p)
+	o.newest[s.Channel] = o.states.push(queuedState{order: o.order, s: s})
 	o.live++
-	o.newest[s.Channel] = p
 	return false
 }
 
@@ -54,13 +52,11 @@ func (o *outbox) putState(s State, inflight, window int) (coalesced bool) {
 func (o *outbox) requeue(s State) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.newest[s.Channel] != nil {
+	if _, ok := o.newest[s.Channel]; ok {
 		return
 	}
-	p := &queuedState{order: 0, s: s}
-	o.states = append([]*queuedState{p}, o.states...)
+	o.newest[s.Channel] = o.states.pushFront(queuedState{order: 0, s: s})
 	o.live++
-	o.newest[s.Channel] = p
 }
 
 // supersede drops the queued states of s.Channel that the snapshot state s
@@ -69,7 +65,8 @@ func (o *outbox) requeue(s State) {
 func (o *outbox) supersede(s State) (newer bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, p := range o.states {
+	for pos := o.states.head; pos < o.states.head+uint64(o.states.n); pos++ {
+		p := o.states.at(pos)
 		if p.dead || p.s.Channel != s.Channel {
 			continue
 		}
@@ -79,7 +76,7 @@ func (o *outbox) supersede(s State) (newer bool) {
 		}
 		p.dead = true
 		o.live--
-		if o.newest[s.Channel] == p {
+		if o.newest[s.Channel] == pos {
 			delete(o.newest, s.Channel)
 		}
 	}
@@ -125,28 +122,28 @@ func (o *outbox) pop() (outItem, bool) {
 		o.info = nil
 		return outItem{info: info}, true
 	}
-	for len(o.states) > 0 && o.states[0].dead {
-		o.states[0] = nil
-		o.states = o.states[1:]
+	for o.states.n > 0 && o.states.at(o.states.head).dead {
+		o.states.popFront()
 	}
 	var head *queuedState
-	if len(o.states) > 0 {
-		head = o.states[0]
+	if o.states.n > 0 {
+		head = o.states.at(o.states.head)
 	}
 	if ev, ok := o.events.peek(); ok && (head == nil || ev.order < head.order) {
 		o.events.drop()
-		return outItem{event: &ev.e}, true
+		e := ev.e // only this copy escapes (to the publisher)
+		return outItem{event: &e}, true
 	}
 	if head == nil {
 		return outItem{}, false
 	}
-	o.states[0] = nil
-	o.states = o.states[1:]
-	o.live--
-	if o.newest[head.s.Channel] == head {
-		delete(o.newest, head.s.Channel)
+	s := head.s
+	if o.newest[s.Channel] == o.states.head {
+		delete(o.newest, s.Channel)
 	}
-	return outItem{state: &head.s}, true
+	o.states.popFront()
+	o.live--
+	return outItem{state: &s}, true
 }
 
 // queued is the number of states and events waiting.
@@ -154,6 +151,50 @@ func (o *outbox) queued() (states, events int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.live, o.events.n
+}
+
+// stateRing is a growable FIFO of queued states addressed by position: the
+// entry pushed k-th has position k (pushFront gives head-1), stable until
+// it is popped.
+type stateRing struct {
+	buf  []queuedState // len is a power of two
+	head uint64        // position of the first entry
+	n    int
+}
+
+func (r *stateRing) at(pos uint64) *queuedState { return &r.buf[pos&uint64(len(r.buf)-1)] }
+
+func (r *stateRing) grow() {
+	if r.n < len(r.buf) {
+		return
+	}
+	nb := make([]queuedState, max(2*len(r.buf), 16))
+	for pos := r.head; pos < r.head+uint64(r.n); pos++ {
+		nb[pos&uint64(len(nb)-1)] = *r.at(pos)
+	}
+	r.buf = nb
+}
+
+func (r *stateRing) push(q queuedState) uint64 {
+	r.grow()
+	pos := r.head + uint64(r.n)
+	*r.at(pos) = q
+	r.n++
+	return pos
+}
+
+func (r *stateRing) pushFront(q queuedState) uint64 {
+	r.grow()
+	r.head--
+	*r.at(r.head) = q
+	r.n++
+	return r.head
+}
+
+func (r *stateRing) popFront() {
+	*r.at(r.head) = queuedState{}
+	r.head++
+	r.n--
 }
 
 // queuedEvent is an event with its hand-over order.
