@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/cuelight/cuelight/internal/broker"
@@ -25,6 +26,12 @@ import (
 var version = "dev"
 
 func main() {
+	// The station and its broker child stay within 30 MB RSS together
+	// (docs/performance.md): collect at 50 % heap growth, not 100 %,
+	// unless GOGC says otherwise. Both processes pass here.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	if broker.IsChild() { // the embedded broker runs in a child process of ours
 		os.Exit(broker.ChildMain())
 	}

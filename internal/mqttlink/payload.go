@@ -28,7 +28,7 @@ func NewEpoch() string {
 }
 
 // State is the retained state of one channel, published on
-// <prefix>/channel/<ch>/state (SPEC §4).
+// <prefix>/channel/<ch>/state (docs/protocol.md §4).
 //
 //	{"channel":"fly","station":"sl-wing","state":"ack","label":"23","ack_requested":true,
 //	 "since":"2025-03-01T20:15:04.250Z","seq":17,"epoch":"9f2c4a1be07d3c55"}
@@ -43,7 +43,7 @@ type State struct {
 	Epoch        string `json:"epoch"`
 }
 
-// Event is one non-retained report on <prefix>/channel/<ch>/event (SPEC §4).
+// Event is one non-retained report on <prefix>/channel/<ch>/event (docs/protocol.md §4).
 //
 // AckMS is written only on "ack" events (as "ack_ms", even when 0),
 // Unwarned only when true, Reason and ID only when not empty.
@@ -78,7 +78,7 @@ type eventWire struct {
 	ID       string `json:"id,omitempty"`
 }
 
-// MarshalJSON writes the event as SPEC §4 describes it.
+// MarshalJSON writes the event as docs/protocol.md §4 describes it.
 func (e Event) MarshalJSON() ([]byte, error) {
 	w := eventWire{
 		Event: e.Event, Channel: e.Channel, Station: e.Station, Label: e.Label,
@@ -110,7 +110,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 }
 
 // Info is the retained description of a station on
-// <prefix>/station/<station>/info (SPEC §4). The link fills DroppedEvents
+// <prefix>/station/<station>/info (docs/protocol.md §4). The link fills DroppedEvents
 // and MQTT itself each time it publishes Info; the station fills the rest.
 type Info struct {
 	Version       string    `json:"version"`
@@ -134,7 +134,7 @@ type MQTTInfo struct {
 }
 
 // Command is a command received on <prefix>/channel/<ch>/cmd or
-// <prefix>/all/cmd (SPEC §4).
+// <prefix>/all/cmd (docs/protocol.md §4).
 //
 //	{"id":"b1f0…","cmd":"go","label":"23","ts":"2025-03-01T20:15:04.250Z","ttl_ms":2000}
 type Command struct {
@@ -149,7 +149,7 @@ type Command struct {
 // Commands lists the accepted values of Command.Cmd.
 var Commands = []string{"standby", "standby_ack", "go", "force_go", "off", "ack", "call", "brightness", "hold", "release"}
 
-// Topics builds the topic names of SPEC §4 under one prefix.
+// Topics builds the topic names of docs/protocol.md §4 under one prefix.
 type Topics struct {
 	Prefix string // "cuelight" when empty
 }

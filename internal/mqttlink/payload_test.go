@@ -131,23 +131,29 @@ func TestNewEpochIsUnique(t *testing.T) {
 
 func TestEventQueueDropsOldest(t *testing.T) {
 	t.Parallel()
-	q := newEventQueue(3)
+	o := newOutbox(3)
 	var dropped int
 	for i := range 5 {
-		if q.push(Event{Seq: int64(i)}) {
+		if o.putEvent(Event{Seq: int64(i)}) {
 			dropped++
 		}
 	}
-	if dropped != 2 || q.len() != 3 {
-		t.Fatalf("dropped %d, len %d; want 2, 3", dropped, q.len())
+	if _, n := o.queued(); dropped != 2 || n != 3 {
+		t.Fatalf("dropped %d, len %d; want 2, 3", dropped, n)
 	}
-	got := q.popN(nil, 10)
-	if len(got) != 3 || got[0].Seq != 2 || got[1].Seq != 3 || got[2].Seq != 4 {
-		t.Fatalf("popN = %+v, want seq 2,3,4", got)
+	var got []int64
+	for it, ok := o.pop(); ok; it, ok = o.pop() {
+		got = append(got, it.event.Seq)
 	}
-	q.push(Event{Seq: 9})
-	if got := q.popN(nil, 1); len(got) != 1 || got[0].Seq != 9 || q.len() != 0 {
-		t.Fatalf("after wrap: %+v", got)
+	if fmt.Sprint(got) != "[2 3 4]" {
+		t.Fatalf("popped %v, want seq 2,3,4", got)
+	}
+	o.putEvent(Event{Seq: 9})
+	if it, ok := o.pop(); !ok || it.event.Seq != 9 {
+		t.Fatalf("after wrap: %+v", it)
+	}
+	if _, n := o.queued(); n != 0 {
+		t.Fatalf("%d events left", n)
 	}
 }
 
