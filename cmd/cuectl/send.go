@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/cuelight/cuelight/cues"
 	"slices"
 	"strconv"
 	"strings"
@@ -220,8 +221,8 @@ func checkText(what, s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
 		return fmt.Errorf("%s contains a NUL byte", what)
 	}
-	if len(s) > mqttlink.MaxLabelLen {
-		return fmt.Errorf("%s longer than %d bytes", what, mqttlink.MaxLabelLen)
+	if err := cues.CheckLabel(s); err != nil {
+		return fmt.Errorf("%s: %v", what, err)
 	}
 	return nil
 }

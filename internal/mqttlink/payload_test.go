@@ -47,9 +47,9 @@ func TestPayloadJSON(t *testing.T) {
 		{"other events have no ack_ms", Event{Event: "go", Channel: "fly", Station: "s", At: "t", Source: "osc", Seq: 4, Epoch: "e", AckMS: 99},
 			`{"event":"go","channel":"fly","station":"s","label":"","at":"t","source":"osc","seq":4,"epoch":"e"}`},
 		{"unwarned go", Event{Event: "go", Channel: "sl", Station: "s", Label: "5", At: "t", Source: "mqtt", Seq: 1, Epoch: "e", Unwarned: true, ID: "c1"},
-			`{"event":"go","channel":"sl","station":"s","label":"5","at":"t","source":"mqtt","seq":1,"epoch":"e","unwarned":true,"id":"c1"}`},
+			`{"event":"go","channel":"sl","station":"s","label":"5","at":"t","source":"mqtt","seq":1,"epoch":"e","unwarned":true,"id":"c1","cmd":"c1"}`},
 		{"rejected with reason and id", Event{Event: "rejected", Channel: "sl", Station: "s", At: "t", Source: "mqtt", Seq: 1, Epoch: "e", Reason: "duplicate command id", ID: "c1"},
-			`{"event":"rejected","channel":"sl","station":"s","label":"","at":"t","source":"mqtt","seq":1,"epoch":"e","reason":"duplicate command id","id":"c1"}`},
+			`{"event":"rejected","channel":"sl","station":"s","label":"","at":"t","source":"mqtt","seq":1,"epoch":"e","reason":"duplicate command id","id":"c1","cmd":"c1"}`},
 		{"info", Info{Version: "0.1.0", Epoch: "e", Started: "t", Channels: []string{"fly", "sl"}, Link: "none", DroppedEvents: 3, MQTT: &MQTTInfo{ClientID: "cuelight-s", Broker: "tcp://127.0.0.1:1883", Connects: 2}},
 			`{"version":"0.1.0","epoch":"e","started":"t","channels":["fly","sl"],"link":"none","dropped_events":3,"mqtt":{"client_id":"cuelight-s","broker":"tcp://127.0.0.1:1883","connects":2,"commands_rejected":0,"commands_dropped":0,"publish_failures":0}}`},
 	} {
