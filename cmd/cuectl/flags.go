@@ -51,7 +51,8 @@ type opts struct {
 
 	web string
 
-	cfg *config.Config // the show file, nil when there is none
+	cfg     *config.Config // the show file, nil when there is none
+	cfgPath string         // the show file's path, with cfg
 }
 
 // Flag groups a command can take.
@@ -207,7 +208,7 @@ func (c *cli) loadConfig(o *opts) error {
 		}
 		return fmt.Errorf("cannot read the show file %s: %v", path, err)
 	}
-	o.cfg = cfg
+	o.cfg, o.cfgPath = cfg, path
 	return nil
 }
 
