@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 )
 
@@ -255,7 +256,7 @@ func (r *checkRun) currentStates(ctx context.Context) ([]chanState, error) {
 // standby puts one position in standby. A refusal is recorded, not an
 // error; an unreachable station is.
 func (r *checkRun) standby(ctx context.Context, p *checkPos) error {
-	req := request{verb: "standby_ack", target: p.ch, label: r.label, hasLabel: true}
+	req := request{verb: cues.VerbStandbyAck, target: p.ch, label: r.label, hasLabel: true}
 	if r.viaMQTT() {
 		p.id = newID("cuectl")
 		cctx, cancel := context.WithTimeout(ctx, r.o.timeout)
@@ -279,7 +280,7 @@ func (r *checkRun) standby(ctx context.Context, p *checkPos) error {
 }
 
 func (r *checkRun) mqttCommand(req request, id string) mqttlink.Command {
-	cmd := mqttlink.Command{ID: id, Cmd: req.verb, TS: mqttlink.FormatTime(r.c.clock.Now()), TTLMS: mqttlink.DefaultTTL.Milliseconds()}
+	cmd := mqttlink.Command{ID: id, Cmd: req.verb.String(), TS: mqttlink.FormatTime(r.c.clock.Now()), TTLMS: mqttlink.DefaultTTL.Milliseconds()}
 	if req.hasLabel {
 		cmd.Label = req.label
 	}
@@ -288,7 +289,7 @@ func (r *checkRun) mqttCommand(req request, id string) mqttlink.Command {
 
 // off clears one position; failures are reported, not fatal.
 func (r *checkRun) off(ctx context.Context, ch string) {
-	req := request{verb: "off", target: ch}
+	req := request{verb: cues.VerbOff, target: ch}
 	cctx, cancel := context.WithTimeout(ctx, r.o.timeout)
 	defer cancel()
 	var err error

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
 
 // request is one command for the station(s).
 type request struct {
-	verb     string // standby standby_ack go force_go off ack call brightness hold release, or cue_go
-	target   string // CH as given: a name, a comma list or an OSC pattern; "" for show-wide verbs
+	verb     cues.Verb // cues.VerbGoCue for go --cue
+	target   string    // CH as given: a name, a comma list or an OSC pattern; "" for show-wide verbs
 	label    string
 	hasLabel bool
 	value    float64 // brightness
@@ -25,15 +26,15 @@ type request struct {
 // oscMessage is the request as SPEC §3 spells it.
 func (r request) oscMessage() *osc.Message {
 	switch r.verb {
-	case "hold", "release":
-		return osc.NewMessage("/cuelight/all/" + r.verb)
-	case "cue_go":
+	case cues.VerbHold, cues.VerbRelease:
+		return osc.NewMessage("/cuelight/all/" + r.verb.String())
+	case cues.VerbGoCue:
 		// The argument form works for any label, "/" included.
 		return osc.NewMessage("/cuelight/cue/go", osc.String(r.label))
-	case "brightness":
-		return osc.NewMessage("/cuelight/"+r.target+"/brightness", osc.Float32(float32(r.value)))
+	case cues.VerbBrightness:
+		return osc.NewMessage("/cuelight/"+r.target+"/"+r.verb.String(), osc.Float32(float32(r.value)))
 	}
-	m := osc.NewMessage("/cuelight/" + r.target + "/" + r.verb)
+	m := osc.NewMessage("/cuelight/" + r.target + "/" + r.verb.String())
 	if r.hasLabel {
 		m.Args = []osc.Arg{osc.String(r.label)}
 	}
@@ -159,7 +160,12 @@ func (c *cli) send(ctx context.Context, name string, args []string) int {
 
 // buildRequest checks the arguments of a command verb.
 func buildRequest(name string, pos []string, ack bool, cue optString) (request, error) {
-	r := request{verb: strings.ReplaceAll(name, "-", "_")}
+	var r request
+	v, err := cues.ParseVerb(strings.ReplaceAll(name, "-", "_")) // force-go: force_go
+	if err != nil {
+		return r, err
+	}
+	r.verb = v
 	if name == "go" && cue.set {
 		if len(pos) > 0 {
 			return r, fmt.Errorf("--cue takes the place of CH and LABEL: cuectl go --cue %s", strconv.Quote(cue.value))
@@ -167,7 +173,7 @@ func buildRequest(name string, pos []string, ack bool, cue optString) (request, 
 		if cue.value == "" {
 			return r, fmt.Errorf("--cue needs the cue label")
 		}
-		r.verb, r.label, r.hasLabel = "cue_go", cue.value, true
+		r.verb, r.label, r.hasLabel = cues.VerbGoCue, cue.value, true
 		return r, checkText("cue label", r.label)
 	}
 	if name == "go" && len(pos) == 0 {
@@ -182,7 +188,7 @@ func buildRequest(name string, pos []string, ack bool, cue optString) (request, 
 	switch name {
 	case "standby":
 		if ack {
-			r.verb = "standby_ack"
+			r.verb = cues.VerbStandbyAck
 		}
 		fallthrough
 	case "go", "force-go":
@@ -309,7 +315,7 @@ func channelNames(states []chanState) []string {
 // oscStateLine is one line of feedback: `fly: standby "23" (ack requested)`.
 func oscStateLine(cfg *config.Config, req request, s chanState) string {
 	var notes []string
-	if s.State == "standby" && (req.verb == "standby_ack" || requiresAck(cfg, s.Channel)) {
+	if s.State == "standby" && (req.verb == cues.VerbStandbyAck || requiresAck(cfg, s.Channel)) {
 		notes = append(notes, "ack requested")
 	}
 	notes = append(notes, verbNotes(req, s.State)...)
@@ -319,13 +325,13 @@ func oscStateLine(cfg *config.Config, req request, s chanState) string {
 // verbNotes explain a state that is not what the verb usually leads to.
 func verbNotes(req request, state string) []string {
 	switch req.verb {
-	case "ack":
-		if state != "ack" {
+	case cues.VerbAck:
+		if state != cues.StateAck.String() {
 			return []string{"nothing to acknowledge: not in standby"}
 		}
-	case "call":
+	case cues.VerbCall:
 		return []string{"called"}
-	case "brightness":
+	case cues.VerbBrightness:
 		return []string{"brightness " + strconv.FormatFloat(req.value, 'g', -1, 64)}
 	}
 	return nil
@@ -394,7 +400,7 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 	// The channels concerned and their current states.
 	var targets []string
 	switch req.verb {
-	case "hold", "release", "cue_go":
+	case cues.VerbHold, cues.VerbRelease, cues.VerbGoCue:
 		_ = sess.collect(ctx, v, v.showComplete, nil) // with what is known by the deadline
 		if !v.announced() && len(v.config) == 0 {
 			return c.report(noStations(sess))
@@ -426,16 +432,16 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 	}
 	var out []*sent
 	now := c.clock.Now()
-	cmd := mqttlink.Command{Cmd: req.verb, TS: mqttlink.FormatTime(now), TTLMS: ttl.Milliseconds()}
+	cmd := mqttlink.Command{Cmd: req.verb.String(), TS: mqttlink.FormatTime(now), TTLMS: ttl.Milliseconds()}
 	if req.hasLabel {
 		cmd.Label = req.label
 	}
-	if req.verb == "brightness" {
+	if req.verb == cues.VerbBrightness {
 		val := req.value
 		cmd.Value = &val
 	}
 	switch req.verb {
-	case "hold", "release":
+	case cues.VerbHold, cues.VerbRelease:
 		expect := v.onlineChannels()
 		if len(expect) == 0 {
 			return c.report(fail(exitUnreachable, "no station is online on broker %s: %s", sess.url, brokerHint))
@@ -448,8 +454,8 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 			out = append(out, &sent{ch: ch, id: cmd.ID, noEvent: predictNoEvent(req, v.channel(ch).state)})
 		}
 	default:
-		if req.verb == "cue_go" {
-			cmd.Cmd = "go"
+		if req.verb == cues.VerbGoCue {
+			cmd.Cmd = cues.VerbGo.String() // sent to each channel standing by
 			for _, ch := range v.order() {
 				st := v.channel(ch).state
 				if st != nil && (st.State == "standby" || st.State == "ack") && st.Label == req.label && v.station(st.Station).status != "offline" {
@@ -500,7 +506,7 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 			fmt.Fprintln(c.stdout, mqttEventLine(req, cv, s.ev))
 		case s.noEvent && cv.state != nil:
 			notes := verbNotes(req, cv.state.State)
-			if req.verb != "brightness" {
+			if req.verb != cues.VerbBrightness {
 				notes = append(notes, "no change: it already was")
 			}
 			fmt.Fprintln(c.stdout, mqttStateLine(cv.state, notes))
@@ -565,33 +571,23 @@ func missingState(sess *mqttSession, v *showView, names []string, timeout time.D
 }
 
 // predictNoEvent reports whether the station will publish no event for
-// the request on a channel in state st (SPEC §2 duplicates; brightness is
-// never reported unless refused).
+// the request on a channel in state st: the engine's own rule (cues.Quiet)
+// for a command from the booth, as every MQTT command is. An unknown state
+// is never predicted quiet: cuectl waits for the event.
 func predictNoEvent(req request, st *mqttlink.State) bool {
 	if st == nil {
 		return false
 	}
-	switch st.State {
-	case "lost":
-		return false // the command restores the link first
-	case "hold":
-		return req.verb == "hold"
+	state, err := cues.ParseState(st.State)
+	if err != nil {
+		return false
 	}
-	switch req.verb {
-	case "standby", "standby_ack":
-		same := st.Label == req.label
-		return (st.State == "ack" && same) ||
-			(st.State == "standby" && same && (st.AckRequested || req.verb == "standby"))
-	case "go", "force_go", "cue_go":
-		return st.State == "go" && (!req.hasLabel || req.label == st.Label)
-	case "off":
-		return st.State == "off"
-	case "release":
-		return true // not held: nothing to release
-	case "brightness":
-		return true
+	verb := req.verb
+	if verb == cues.VerbGoCue {
+		verb = cues.VerbGo // sent as a GO to each channel standing by
 	}
-	return false
+	return cues.Quiet(cues.ChannelState{State: state, Label: st.Label, AckRequested: st.AckRequested},
+		cues.Command{Verb: verb, Label: req.label, HasLabel: req.hasLabel, Value: req.value, FromBooth: true})
 }
 
 func mqttStateLine(st *mqttlink.State, notes []string) string {
