@@ -373,13 +373,67 @@ func explainRefusal(o *opts, req request, addr, reason string, after []chanState
 	hint := ""
 	switch {
 	case strings.Contains(reason, "use force_go"):
-		hint = fmt.Sprintf(" (wait for the position's ACK, or: cuectl force-go %s)", req.target)
+		names := channelNames(after)
+		if o.cfg != nil {
+			names = append(names, o.showChannels()...)
+		}
+		hint = " (wait for the position's ACK, or: " + forceGoCommand(req, refusedChannel(req, reason, names), "") + ")"
 	case reason == "show is on hold":
 		hint = " (cuectl release ends the hold)"
 	case strings.HasPrefix(reason, "no channel is standing by"):
 		hint = " (cuectl sync shows every channel's state)"
 	}
 	return fmt.Sprintf("station refused %s: %s%s", addr, reason, hint)
+}
+
+// refusedChannel is the channel a refused GO names: the reason starts
+// with it ("fly needs an acknowledged standby ..."), whatever the command
+// was addressed to (a pattern, a list, a cue). names are the channels it
+// can be; "" when none fits.
+func refusedChannel(req request, reason string, names []string) string {
+	best := ""
+	for _, n := range names {
+		if strings.HasPrefix(reason, n+" ") && len(n) > len(best) {
+			best = n
+		}
+	}
+	if best == "" && req.target != "" && !isPattern(req.target) && !strings.Contains(req.target, ",") {
+		best = req.target
+	}
+	return best
+}
+
+// forceGoCommand is the cuectl command that overrides go_requires_ack for
+// channel ch, with the cue label the refused GO carried.
+func forceGoCommand(req request, ch, flag string) string {
+	if ch == "" {
+		return "cuectl force-go CH"
+	}
+	cmd := "cuectl force-go "
+	if flag != "" {
+		cmd += flag + " "
+	}
+	cmd += ch
+	if req.hasLabel && req.label != "" {
+		if strings.HasPrefix(req.label, "-") {
+			cmd += " --" // a label, not a flag
+		}
+		cmd += " " + shellQuote(req.label)
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-+:@%/=,", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	if s == "" {
+		return "''"
+	}
+	return s
 }
 
 // sendMQTT sends the request as MQTT command(s) (SPEC §4) and prints the
@@ -630,7 +684,7 @@ func explainMQTTRefusal(req request, ev *mqttlink.Event) string {
 	hint := ""
 	switch {
 	case strings.Contains(ev.Reason, "use force_go"):
-		hint = fmt.Sprintf(" (wait for the position's ACK, or: cuectl force-go --mqtt %s)", ev.Channel)
+		hint = " (wait for the position's ACK, or: " + forceGoCommand(req, ev.Channel, "--mqtt") + ")"
 	case ev.Reason == "show is on hold":
 		hint = " (cuectl release ends the hold)"
 	case strings.Contains(ev.Reason, "stale"), strings.Contains(ev.Reason, "future"):

@@ -250,3 +250,32 @@ func TestLocalAddr(t *testing.T) {
 		}
 	}
 }
+
+// The hint after a refused GO names the channel the station refused, with
+// the cue label, as a command that can be pasted.
+func TestForceGoHint(t *testing.T) {
+	t.Parallel()
+	names := []string{"fly", "fly-2", "sl"}
+	const reason = "fly-2 needs an acknowledged standby before GO; use force_go to override"
+	for _, tc := range []struct {
+		name string
+		req  request
+		want string
+	}{
+		{"a cue go", request{verb: cues.VerbGoCue, label: "23", hasLabel: true}, "cuectl force-go fly-2 23"},
+		{"a pattern", request{verb: cues.VerbGo, target: "f*"}, "cuectl force-go fly-2"},
+		{"a label with a space", request{verb: cues.VerbGo, target: "fly-2", label: "LX 4", hasLabel: true}, "cuectl force-go fly-2 'LX 4'"},
+		{"a label like a flag", request{verb: cues.VerbGo, target: "fly-2", label: "-4", hasLabel: true}, "cuectl force-go fly-2 -- -4"},
+		{"a quote in the label", request{verb: cues.VerbGo, target: "fly-2", label: "it's", hasLabel: true}, `cuectl force-go fly-2 'it'\''s'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := forceGoCommand(tc.req, refusedChannel(tc.req, reason, names), ""); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	if got := forceGoCommand(request{verb: cues.VerbGoCue, label: "5", hasLabel: true}, refusedChannel(request{}, "x needs ...", nil), ""); got != "cuectl force-go CH" {
+		t.Errorf("no channel known: got %s", got)
+	}
+}
