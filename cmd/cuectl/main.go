@@ -157,10 +157,17 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	if name == "help" {
-		if len(rest) > 0 {
-			if cmd := findCommand(rest[0]); cmd != nil {
-				return cmd.run(c, ctx, cmd.name, []string{"--help"})
+		switch {
+		case len(rest) > 1:
+			fmt.Fprintln(c.stderr, "cuectl help: give one command (cuectl help COMMAND), or none for the list")
+			return exitUsage
+		case len(rest) == 1 && rest[0] != "help":
+			cmd := findCommand(rest[0])
+			if cmd == nil {
+				fmt.Fprintf(c.stderr, "cuectl help: unknown command %q%s (cuectl help lists them)\n", rest[0], didYouMean(rest[0], commandNames()))
+				return exitUsage
 			}
+			return cmd.run(c, ctx, cmd.name, []string{"--help"})
 		}
 		c.usage(c.stdout)
 		return exitOK

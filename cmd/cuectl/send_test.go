@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,6 +260,19 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	expect(t, ctl(t), 2, nil, []string{`^Usage: cuectl COMMAND`})
 	expect(t, ctl(t, "version"), 0, []string{`^cuectl `}, nil)
+	expect(t, ctl(t, "help"), 0, []string{`^Usage: cuectl COMMAND`}, nil)
+	// Flags are listed as the docs write them: --config, and ping's -c.
+	expect(t, ctl(t, "standby", "--help"), 0, []string{`^Flags:$`, `^  --ack$`, `^  --config FILE$`, `^  --timeout duration$`}, nil)
+	expect(t, ctl(t, "ping", "--help"), 0, []string{`^  -c int$`, `^  -i duration$`}, nil)
+	for _, name := range commandNames() {
+		h := ctl(t, name, "--help")
+		if name == "config" {
+			continue // no flags
+		}
+		if m := regexp.MustCompile(`(?m)^  -[a-z][a-z]`).FindString(h.stdout); m != "" {
+			t.Errorf("cuectl %s --help lists a flag with one dash: %q", name, m)
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -267,7 +281,11 @@ func TestHelpAndUsage(t *testing.T) {
 		{"unknown command", []string{"stanby", "fly"}, `unknown command "stanby" \(did you mean "standby"\?\)`},
 		{"missing channel", []string{"standby"}, `cuectl standby: missing arguments`},
 		{"too many arguments", []string{"off", "fly", "sl"}, `too many arguments`},
-		{"unknown flag", []string{"off", "--bogus", "fly"}, `flag provided but not defined: -bogus`},
+		{"unknown flag", []string{"off", "--bogus", "fly"}, `flag provided but not defined: --bogus \(see cuectl off --help\)$`},
+		{"flag without its value", []string{"off", "fly", "--osc"}, `flag needs an argument: --osc \(see cuectl off --help\)$`},
+		{"help for an unknown command", []string{"help", "bogus"}, `^cuectl help: unknown command "bogus" \(cuectl help lists them\)$`},
+		{"help for a misspelt command", []string{"help", "stanby"}, `^cuectl help: unknown command "stanby" \(did you mean "standby"\?\)`},
+		{"help for two commands", []string{"help", "go", "off"}, `^cuectl help: give one command`},
 		{"brightness out of range", []string{"brightness", "fly", "1.5"}, `brightness "1.5": give a number from 0.0 to 1.0`},
 		{"channel with a slash", []string{"off", "fly/x"}, `channel "fly/x": use a channel name`},
 		{"go with --cue and a channel", []string{"go", "fly", "--cue", "3"}, `--cue takes the place of CH and LABEL`},
