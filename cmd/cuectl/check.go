@@ -114,7 +114,8 @@ func (c *cli) check(ctx context.Context, name string, args []string) int {
 		}
 	}
 	if ctx.Err() != nil {
-		return exitUnreachable
+		fmt.Fprintln(c.stderr, "cuectl check: interrupted; nothing was sent")
+		return exitInterrupted
 	}
 	return r.run(ctx, pos)
 }
@@ -180,6 +181,10 @@ func (r *checkRun) run(ctx context.Context, names []string) int {
 	for _, p := range r.pos {
 		if err := r.standby(ctx, p); err != nil {
 			r.clear(context.WithoutCancel(ctx))
+			if ctx.Err() != nil {
+				fmt.Fprintln(c.stderr, "cuectl check: interrupted; the positions are cleared")
+				return exitInterrupted
+			}
 			return c.report(oscOrMQTT(t, o, err))
 		}
 	}
@@ -189,7 +194,7 @@ func (r *checkRun) run(ctx context.Context, names []string) int {
 	if err != nil && !errors.Is(err, errDeadline) {
 		if ctx.Err() != nil {
 			fmt.Fprintln(c.stderr, "cuectl check: interrupted; the positions are cleared")
-			return exitUnreachable
+			return exitInterrupted
 		}
 		return c.report(oscOrMQTT(t, o, err))
 	}

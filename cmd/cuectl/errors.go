@@ -36,6 +36,9 @@ func (c *cli) report(err error) int {
 	return exitRefused
 }
 
+// interrupted is how an interrupted wait ends (Ctrl-C, SIGTERM).
+func interrupted() *failure { return fail(exitInterrupted, "interrupted") }
+
 // oscHint is what to check when a station does not answer.
 const oscHint = "is cuelightd running there? is this computer's address in the show file's osc.allow? " +
 	"(cuelightd check-config FILE; journalctl -u cuelightd)"
@@ -47,6 +50,8 @@ func oscProblem(t oscTarget, err error, timeout time.Duration) *failure {
 		return f
 	}
 	switch {
+	case errors.Is(err, context.Canceled):
+		return interrupted()
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail(exitUnreachable, "no reply from %s within %s: %s", t, timeout, oscHint)
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -72,6 +77,8 @@ const brokerHint = "is cuelightd (embedded broker: mqtt.listen) or mosquitto run
 // mqttProblem turns a connection error into a failure.
 func mqttProblem(url string, err error, timeout time.Duration) *failure {
 	switch {
+	case errors.Is(err, context.Canceled):
+		return interrupted()
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
 		return fail(exitUnreachable, "broker %s refused the connection: bad user name or password (--user, $CUELIGHT_MQTT_PASSWORD; mqtt.users in the show file)", url)
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):

@@ -33,6 +33,10 @@ const (
 	exitRefused     = 1 // the station refused or answered with an error; a check failed
 	exitUsage       = 2 // bad command line
 	exitUnreachable = 3 // station or broker not reachable, or no reply in time
+	// exitInterrupted is 128 + SIGINT, as a shell reports a command ended
+	// by Ctrl-C: cuectl stopped because it was asked to, not because the
+	// station failed.
+	exitInterrupted = 130
 )
 
 // defaultConfig is where a package installs the show file; cuectl reads it
@@ -125,7 +129,7 @@ addresses (OSC 127.0.0.1:53100, MQTT tcp://127.0.0.1:1883).
 
 Exit status: 0 ok; 1 the station refused or answered with an error, or a
 check failed; 2 usage error; 3 station or broker not reachable, or no reply
-within --timeout.
+within --timeout; 130 interrupted (Ctrl-C) before it was done.
 
 Docs: docs/cuectl.md.
 `
@@ -177,7 +181,13 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "cuectl: unknown command %q%s (see cuectl --help)\n", name, didYouMean(name, commandNames()))
 		return exitUsage
 	}
-	return cmd.run(c, ctx, cmd.name, rest)
+	code := cmd.run(c, ctx, cmd.name, rest)
+	if ctx.Err() != nil && code != exitOK && cmd.name != "watch" {
+		// Whatever failed, it failed because cuectl was asked to stop
+		// (watch ends on Ctrl-C as it should: exit 0).
+		code = exitInterrupted
+	}
+	return code
 }
 
 func commandNames() []string {

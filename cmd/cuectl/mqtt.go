@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net"
 	"slices"
 	"sort"
@@ -174,6 +175,9 @@ func (s *mqttSession) publish(ctx context.Context, topic string, cmd mqttlink.Co
 		}
 		return nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return interrupted()
+		}
 		return fail(exitUnreachable, "broker %s did not acknowledge the command in time: %s", s.url, brokerHint)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -443,7 +444,7 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 	defer cancel()
 	sess, err := c.dialMQTT(ctx, o, false)
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = mqttProblem(o.brokerURL(), context.DeadlineExceeded, o.timeout)
 		}
 		return c.report(err)

@@ -69,7 +69,8 @@ Examples:
 			select {
 			case <-c.clock.After(*every):
 			case <-ctx.Done():
-				return exitUnreachable
+				fmt.Fprintln(c.stderr, "cuectl ping: interrupted")
+				return exitInterrupted
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, o.timeout)
