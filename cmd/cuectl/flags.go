@@ -232,8 +232,16 @@ func (c *cli) loadConfig(o *opts) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		var ce *config.Error
-		if errors.As(err, &ce) {
-			return fmt.Errorf("the show file has errors (fix them, or give another with --config):\n%s", ce.Error())
+		if errors.As(err, &ce) && len(ce.Problems) > 0 {
+			// The station runs the show it loaded, whatever the file on
+			// disk says now: talk to it, with what the command line gives.
+			more := ""
+			if n := len(ce.Problems) - 1; n > 0 {
+				more = fmt.Sprintf(" (and %d more: cuectl config check %s)", n, path)
+			}
+			fmt.Fprintf(c.stderr, "cuectl: warning: ignoring the show file, it has errors; using the addresses given here or the defaults: %s%s\n",
+				ce.Problems[0].Error(), more)
+			return nil
 		}
 		if !explicit && errors.Is(err, fs.ErrPermission) {
 			// The installed show file is readable by root and group
