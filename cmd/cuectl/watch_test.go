@@ -267,3 +267,51 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+// The NOTE column takes the terminal's width: a long note is on one line
+// of a wide terminal and wraps, whole, under the column on a narrow one.
+func TestRenderNotesUseTheWidth(t *testing.T) {
+	t.Parallel()
+	const note = "waiting for ACK; refused: fly needs an acknowledged standby before GO; use force_go to override"
+	for _, width := range []int{80, 110, 200} {
+		lines := render(goldenView(t), goldenNow, screen{width: width, height: 60, broker: "tcp://10.10.0.1:1883"})
+		col := -1
+		var parts []string
+		for i, l := range lines {
+			if strings.HasPrefix(l, "CHANNEL ") {
+				col = strings.Index(l, "NOTE")
+			}
+			if col < 0 || !strings.HasPrefix(l, "fly ") {
+				continue
+			}
+			parts = append(parts, l[col:])
+			for _, next := range lines[i+1:] {
+				if len(next) <= col || strings.TrimSpace(next[:col]) != "" {
+					break
+				}
+				parts = append(parts, next[col:])
+			}
+			break
+		}
+		if got := strings.Join(parts, " "); got != note {
+			t.Errorf("width %d: fly's note reads %q, want %q", width, got, note)
+		}
+		if width == 200 && len(parts) != 1 {
+			t.Errorf("width 200: the note takes %d lines, want 1", len(parts))
+		}
+	}
+}
+
+// Without a terminal to ask, watch takes $COLUMNS and $LINES.
+func TestScreenSize(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"COLUMNS": "160", "LINES": "50"}
+	c := &cli{stdout: &testkit.SyncBuffer{}, getenv: func(k string) string { return env[k] }}
+	if w, h := c.screenSize(); w != 160 || h != 50 {
+		t.Errorf("size %dx%d, want 160x50 from the environment", w, h)
+	}
+	c.getenv = noEnv
+	if w, h := c.screenSize(); w != 80 || h != 24 {
+		t.Errorf("size %dx%d, want 80x24", w, h)
+	}
+}
