@@ -101,7 +101,7 @@ func (c *cli) dialMQTT(ctx context.Context, o *opts, reconnect bool) (*mqttSessi
 			push(inMsg{conn: "connected"})
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			push(inMsg{conn: "lost: " + err.Error()})
+			push(inMsg{conn: "lost: " + connLostReason(err)})
 		})
 	tc, err := c.brokerTLS(o, url)
 	if err != nil {

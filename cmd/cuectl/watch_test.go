@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -313,5 +318,50 @@ func TestScreenSize(t *testing.T) {
 	c.getenv = noEnv
 	if w, h := c.screenSize(); w != 80 || h != 24 {
 		t.Errorf("size %dx%d, want 80x24", w, h)
+	}
+}
+
+// A lost broker connection is said in words, not as a Go error.
+func TestConnLostReason(t *testing.T) {
+	t.Parallel()
+	opErr := func(err error) error {
+		return &net.OpError{Op: "read", Net: "tcp", Source: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50312},
+			Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1883}, Err: os.NewSyscallError("read", err)}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"closed", fmt.Errorf("connection lost: %w", io.EOF), "the broker closed the connection"},
+		{"reset", opErr(syscall.ECONNRESET), "the broker dropped the connection"},
+		{"network down", opErr(syscall.ENETUNREACH), "the network to the broker is down"},
+		{"keep-alive", errors.New("pingresp not received, disconnecting"), "the broker stopped answering"},
+		{"time-out", opErr(syscall.ETIMEDOUT), "the broker stopped answering"},
+		{"anything else", opErr(syscall.EBADF), "the connection failed (bad file descriptor)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := connLostReason(tc.err); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The station (and its embedded broker) stops under a running watch: the
+// connection loss is one line in words, and nothing Go-shaped.
+func TestWatchBrokerLost(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	out, stop := startWatch(t, s.with("watch", "--plain")...)
+	waitOutput(t, out, `^\S+Z station demo online$`)
+	s.stop()
+	waitOutput(t, out, `^\S+Z broker connection lost: the broker (closed|dropped) the connection \(reconnecting\)$`)
+	if strings.Contains(out.String(), "tcp ") || strings.Contains(out.String(), "->") {
+		t.Errorf("a Go error in watch's output:\n%s", out.String())
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("watch ended with %d, want 0", code)
 	}
 }
