@@ -280,12 +280,19 @@ func (c *cli) sendOSC(ctx context.Context, o *opts, req request) int {
 	defer cancel()
 	m := req.oscMessage()
 	replies, after, err := t.exchange(ctx, m)
+	var states []chanState
+	for _, r := range replies {
+		if s, ok := parseState(r); ok {
+			states = append(states, s)
+		}
+	}
+	acks := c.ackFlags(ctx, o, req, states)
 	code := exitOK
 	answered := false
 	for _, r := range replies {
 		if s, ok := parseState(r); ok {
 			answered = true
-			fmt.Fprintln(c.stdout, oscStateLine(o.cfg, req, s))
+			fmt.Fprintln(c.stdout, oscStateLine(req, s, acks))
 			continue
 		}
 		if addr, reason, ok := parseError(r); ok {
@@ -314,9 +321,10 @@ func channelNames(states []chanState) []string {
 }
 
 // oscStateLine is one line of feedback: `fly: standby "23" (ack requested)`.
-func oscStateLine(cfg *config.Config, req request, s chanState) string {
+// acks holds the channels known to ask for an ACK (see ackFlags).
+func oscStateLine(req request, s chanState, acks map[string]bool) string {
 	var notes []string
-	if s.State == "standby" && (req.verb == cues.VerbStandbyAck || requiresAck(cfg, s.Channel)) {
+	if s.State == cues.StateStandby.String() && acks[s.Channel] {
 		notes = append(notes, "ack requested")
 	}
 	notes = append(notes, verbNotes(req, s.State)...)
@@ -347,6 +355,60 @@ func stateLine(ch, state, label string, notes []string) string {
 		line += " (" + strings.Join(notes, "; ") + ")"
 	}
 	return line
+}
+
+// ackFlags says which of the channels in standby among states ask for an
+// ACK, as --mqtt and watch show it. OSC feedback does not carry the flag
+// (docs/protocol.md §3), so it comes from what settles it: a standby_ack
+// (every standby it leaves asks), the channel's require_ack in the show
+// file (every standby of it asks), else the station's own state on MQTT
+// (its ack_requested), if the broker answers within a second. A channel
+// still unknown then is left out: no note rather than a guess.
+func (c *cli) ackFlags(ctx context.Context, o *opts, req request, states []chanState) map[string]bool {
+	out := map[string]bool{}
+	var ask []chanState
+	for _, s := range states {
+		switch {
+		case s.State != cues.StateStandby.String():
+		case req.verb == cues.VerbStandbyAck || requiresAck(o.cfg, s.Channel):
+			out[s.Channel] = true
+		default:
+			ask = append(ask, s)
+		}
+	}
+	if len(ask) == 0 || ctx.Err() != nil {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(o.timeout, time.Second))
+	defer cancel()
+	sess, err := c.dialMQTT(ctx, o, false)
+	if err != nil {
+		return out
+	}
+	defer sess.close()
+	v := newShowView(sess.prefix, nil)
+	// The state the station published for the feedback cuectl got (it
+	// may come after an older one).
+	published := func(s chanState) *mqttlink.State {
+		if cv := v.channels[s.Channel]; cv != nil && cv.state != nil && cv.state.State == s.State && cv.state.Label == s.Label {
+			return cv.state
+		}
+		return nil
+	}
+	_ = sess.collect(ctx, v, func() bool {
+		for _, s := range ask {
+			if published(s) == nil {
+				return false
+			}
+		}
+		return true
+	}, nil)
+	for _, s := range ask {
+		if st := published(s); st != nil && st.AckRequested {
+			out[s.Channel] = true
+		}
+	}
+	return out
 }
 
 func requiresAck(cfg *config.Config, ch string) bool {

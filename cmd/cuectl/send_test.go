@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -70,6 +73,10 @@ func TestSendOSC(t *testing.T) {
 			stdout: []string{`^fly: go "23"$`}},
 		{name: "standby --ack to a comma list", args: []string{"standby", "--ack", "sl,sr", "24"},
 			stdout: []string{`^sl: standby "24" \(ack requested\)$`, `^sr: standby "24" \(ack requested\)$`}},
+		{name: "a repeated standby still asks for the ACK the first one asked for", args: []string{"standby", "sl", "24"},
+			stdout: []string{`^sl: standby "24" \(ack requested\)$`}},
+		{name: "sync shows which standbys ask for an ACK", args: []string{"sync"},
+			stdout: []string{`^fly: go "23"$`, `^sl: standby "24" \(ack requested\)$`, `^sr: standby "24" \(ack requested\)$`, `^trap: off$`}},
 		{name: "go --cue", args: []string{"go", "--cue", "24"},
 			stdout: []string{`^sl: go "24"$`, `^sr: go "24"$`}},
 		{name: "go --cue nobody stands by for", args: []string{"go", "--cue", "99"}, code: 1,
@@ -332,4 +339,36 @@ func TestStationOffline(t *testing.T) {
 	expect(t, ctl(t, s.with("--mqtt", "standby", "fly", "1")...), 3, nil,
 		[]string{`station demo \(channel fly\) is offline, as the broker reports: is cuelightd running there and connected to tcp://127\.0\.0\.1:\d+\?`})
 	expect(t, ctl(t, s.with("--mqtt", "--timeout", "1s", "hold")...), 3, nil, []string{`no station is online on broker`})
+}
+
+// Without a show file cuectl does not know fly's require_ack: the flag
+// comes from the station's state on the broker (the demo's broker is the
+// default one; here the test's), so OSC says "(ack requested)" as --mqtt
+// does. With no broker to ask, no note: never a guess.
+func TestOSCAckRequestedWithoutShowFile(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	send := func(broker string, req request) string {
+		var out, errb bytes.Buffer
+		c := &cli{stdout: &out, stderr: &errb, clock: realClock(), getenv: noEnv}
+		o := c.newOpts(req.verb.String(), "", "", flagsOSC|flagsMQTT)
+		o.osc, o.mqtt.url, o.timeout = s.osc, broker, waitFor
+		if code := c.sendOSC(context.Background(), o, req); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	if got := send(s.broker, request{verb: cues.VerbStandby, target: "fly", label: "23", hasLabel: true}); got != "fly: standby \"23\" (ack requested)\n" {
+		t.Errorf("fly (require_ack) without a show file: %q", got)
+	}
+	if got := send(s.broker, request{verb: cues.VerbStandby, target: "sl", label: "23", hasLabel: true}); got != "sl: standby \"23\"\n" {
+		t.Errorf("sl without a show file: %q", got)
+	}
+	closed := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
+	if got := send(closed, request{verb: cues.VerbStandby, target: "fly", label: "23", hasLabel: true}); got != "fly: standby \"23\"\n" {
+		t.Errorf("fly with no broker to ask: %q", got)
+	}
+	if got := send(closed, request{verb: cues.VerbStandbyAck, target: "sl", label: "24", hasLabel: true}); got != "sl: standby \"24\" (ack requested)\n" {
+		t.Errorf("standby_ack with no broker to ask: %q", got)
+	}
 }

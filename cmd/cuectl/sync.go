@@ -27,9 +27,10 @@ Examples:
 	if err != nil {
 		return c.report(oscProblem(t, err, o.timeout))
 	}
+	acks := c.ackFlags(ctx, o, request{}, states)
 	for _, s := range states {
 		var notes []string
-		if s.State == "standby" && requiresAck(o.cfg, s.Channel) {
+		if acks[s.Channel] {
 			notes = append(notes, "ack requested")
 		}
 		fmt.Fprintln(c.stdout, stateLine(s.Channel, s.State, s.Label, notes))
