@@ -14,7 +14,7 @@ import (
 	"github.com/cuelight/cuelight/config"
 )
 
-// Built-in defaults: the demo show's addresses (SPEC §5).
+// Built-in defaults: the demo show's addresses (docs/protocol.md §5).
 const (
 	defaultOSC     = "127.0.0.1:53100"
 	defaultBroker  = "tcp://127.0.0.1:1883"

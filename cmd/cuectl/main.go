@@ -97,7 +97,7 @@ var commands = []*command{
 	{name: "ping", example: "cuectl ping -c 5", summary: "round-trip time to the station", run: (*cli).ping},
 	nil,
 	{name: "check", example: "cuectl check --wait 30s", summary: "pre-show cue light check", run: (*cli).check},
-	{name: "bench", example: "cuectl bench -n 500", summary: "latency vs SPEC §8 (test rigs)", run: (*cli).bench},
+	{name: "bench", example: "cuectl bench -n 500", summary: "latency vs the targets (test rigs)", run: (*cli).bench},
 	{name: "config", example: "cuectl config check show.yaml", summary: "validate a show file", run: (*cli).configCmd},
 	{name: "version", example: "cuectl version", summary: "print the version", run: (*cli).versionCmd},
 }

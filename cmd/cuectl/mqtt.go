@@ -160,7 +160,7 @@ func (c *cli) brokerTLS(o *opts, url string) (*tls.Config, error) {
 // close disconnects, letting a publish in flight finish.
 func (s *mqttSession) close() { s.client.Disconnect(100) }
 
-// publish sends a command (QoS 1, never retained: SPEC §4) and waits for
+// publish sends a command (QoS 1, never retained: docs/protocol.md §4) and waits for
 // the broker to take it.
 func (s *mqttSession) publish(ctx context.Context, topic string, cmd mqttlink.Command) error {
 	b, err := json.Marshal(cmd)

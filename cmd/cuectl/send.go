@@ -24,7 +24,7 @@ type request struct {
 	value    float64 // brightness
 }
 
-// oscMessage is the request as SPEC §3 spells it.
+// oscMessage is the request as docs/protocol.md §3 spells it.
 func (r request) oscMessage() *osc.Message {
 	switch r.verb {
 	case cues.VerbHold, cues.VerbRelease:
@@ -499,7 +499,7 @@ func shellQuote(s string) string {
 	return s
 }
 
-// sendMQTT sends the request as MQTT command(s) (SPEC §4) and prints the
+// sendMQTT sends the request as MQTT command(s) (docs/protocol.md §4) and prints the
 // events that answer it.
 func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Duration) int {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)

@@ -158,7 +158,7 @@ func TestParseReplies(t *testing.T) {
 	}
 }
 
-// What the station will not answer on MQTT (SPEC §2 duplicates), so that
+// What the station will not answer on MQTT (docs/protocol.md §2 duplicates), so that
 // cuectl does not wait for it.
 func TestPredictNoEvent(t *testing.T) {
 	t.Parallel()
