@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/internal/testkit"
@@ -364,4 +365,39 @@ func TestWatchBrokerLost(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Errorf("watch ended with %d, want 0", code)
 	}
+}
+
+// Wrapping the notes never loses, reorders or adds a word, and never makes
+// a line wider than the column unless one word alone is.
+func FuzzWrapNotes(f *testing.F) {
+	f.Add("station offline: state may be stale", "link to the booth lost", 40)
+	f.Add("waiting for ACK", "refused: fly needs an acknowledged standby before GO; use force_go to override", 20)
+	f.Add("", "  ", 25)
+	f.Add("ünïcödé wörds ×××", "a", 21)
+	f.Fuzz(func(t *testing.T, a, b string, width int) {
+		if width < minNoteWidth || width > 500 {
+			return
+		}
+		notes := []cell{{a, sgrAlert}, {b, ""}}
+		lines := wrapNotes(notes, width)
+		var got []string
+		for _, l := range lines {
+			text := ""
+			for _, c := range l {
+				text += c.text
+			}
+			if n := utf8.RuneCountInString(text); n > width && len(strings.Fields(text)) > 1 {
+				t.Errorf("line %q is %d wide, more than %d", text, n, width)
+			}
+			got = append(got, strings.Fields(text)...)
+		}
+		// The separator is glued to the last word of the first note.
+		want := strings.Fields(b)
+		if fa := strings.Fields(a); len(fa) > 0 {
+			want = append(append(fa[:len(fa)-1:len(fa)-1], fa[len(fa)-1]+";"), want...)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("words %q, want %q", got, want)
+		}
+	})
 }
