@@ -362,7 +362,7 @@ func stateLine(ch, state, label string, notes []string) string {
 // (docs/protocol.md §3), so it comes from what settles it: a standby_ack
 // (every standby it leaves asks), the channel's require_ack in the show
 // file (every standby of it asks), else the station's own state on MQTT
-// (its ack_requested), if the broker answers within a second. A channel
+// (its ack_requested), if the broker answers within ackLookup. A channel
 // still unknown then is left out: no note rather than a guess.
 func (c *cli) ackFlags(ctx context.Context, o *opts, req request, states []chanState) map[string]bool {
 	out := map[string]bool{}
@@ -379,7 +379,7 @@ func (c *cli) ackFlags(ctx context.Context, o *opts, req request, states []chanS
 	if len(ask) == 0 || ctx.Err() != nil {
 		return out
 	}
-	ctx, cancel := context.WithTimeout(ctx, min(o.timeout, time.Second))
+	ctx, cancel := context.WithTimeout(ctx, min(o.timeout, ackLookup))
 	defer cancel()
 	sess, err := c.dialMQTT(ctx, o, false)
 	if err != nil {
@@ -410,6 +410,10 @@ func (c *cli) ackFlags(ctx context.Context, o *opts, req request, states []chanS
 	}
 	return out
 }
+
+// ackLookup bounds the wait for the broker when ackFlags asks it: a
+// command over OSC never waits long for a note.
+const ackLookup = 500 * time.Millisecond
 
 func requiresAck(cfg *config.Config, ch string) bool {
 	if cfg == nil {
