@@ -9,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/internal/testkit"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -371,4 +373,35 @@ func TestOSCAckRequestedWithoutShowFile(t *testing.T) {
 	if got := send(closed, request{verb: cues.VerbStandbyAck, target: "sl", label: "24", hasLabel: true}); got != "sl: standby \"24\" (ack requested)\n" {
 		t.Errorf("standby_ack with no broker to ask: %q", got)
 	}
+}
+
+// Ctrl-C during a ping ends it as an interrupted command (130), and a
+// command interrupted while it waits for the station likewise.
+func TestInterrupted(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errb := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, s.with("ping", "-c", "3", "-i", "10m"), out, errb) }()
+	waitOutput(t, out, `^pong from `)
+	cancel()
+	select {
+	case code := <-done:
+		expect(t, result{code, out.String(), errb.String()}, exitInterrupted, nil, []string{`^cuectl ping: interrupted$`})
+	case <-time.After(waitFor):
+		t.Fatal("ping did not end after the interrupt")
+	}
+	// A station that never answers, and the user gives up.
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel2)
+	var o2, e2 bytes.Buffer
+	code := run(ctx2, []string{"--config", "", "--osc", silent.LocalAddr().String(), "--timeout", "1m", "standby", "fly", "1"}, &o2, &e2)
+	expect(t, result{code, o2.String(), e2.String()}, exitInterrupted, nil, []string{`^cuectl: interrupted$`})
 }
