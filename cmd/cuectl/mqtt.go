@@ -4,11 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/tlsconf"
 )
 
 // inMsg is one MQTT message received, or a change of the connection
@@ -101,9 +101,13 @@ func (c *cli) dialMQTT(ctx context.Context, o *opts, reconnect bool) (*mqttSessi
 			push(inMsg{conn: "connected"})
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			push(inMsg{conn: "lost: " + err.Error()})
+			push(inMsg{conn: "lost: " + connLostReason(err)})
 		})
-	if tc := c.brokerTLS(o, url); tc != nil {
+	tc, err := c.brokerTLS(o, url)
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
 		mo.SetTLSConfig(tc)
 	}
 	s.client = mqtt.NewClient(mo)
@@ -130,38 +134,33 @@ func (c *cli) dialMQTT(ctx context.Context, o *opts, reconnect bool) (*mqttSessi
 	return s, nil
 }
 
-// brokerTLS is the TLS set-up for ssl://, mqtts://, wss:// brokers: the
-// show file's CA and client certificate when it has them.
-func (c *cli) brokerTLS(o *opts, url string) *tls.Config {
+// brokerTLS is the TLS set-up for ssl://, tls://, mqtts:// and wss://
+// brokers (nil for the others): the show file's mqtt.tls settings, built
+// as the station builds them. A CA or certificate file that cannot be used
+// is an error naming its key, never a silent fall-back to the system roots.
+func (c *cli) brokerTLS(o *opts, url string) (*tls.Config, error) {
 	if !strings.HasPrefix(url, "ssl://") && !strings.HasPrefix(url, "tls://") &&
 		!strings.HasPrefix(url, "mqtts://") && !strings.HasPrefix(url, "wss://") {
-		return nil
+		return nil, nil
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.cfg == nil {
-		return tc
-	}
-	t := o.cfg.MQTT.TLS
-	tc.InsecureSkipVerify = t.InsecureSkipVerify
-	if t.CAFile != "" {
-		if pem, err := os.ReadFile(t.CAFile); err == nil {
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			tc.RootCAs = pool
+	var tc *tls.Config
+	if o.cfg != nil {
+		var err error
+		if tc, err = tlsconf.Client(o.cfg.MQTT.TLS); err != nil {
+			return nil, fail(exitUsage, "cannot use the show file's TLS settings for broker %s: %v (fix the show file %s, or give another with --config)",
+				url, strings.TrimPrefix(err.Error(), "tlsconf: "), o.cfgPath)
 		}
 	}
-	if t.CertFile != "" {
-		if cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err == nil {
-			tc.Certificates = []tls.Certificate{cert}
-		}
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return tc
+	return tc, nil
 }
 
 // close disconnects, letting a publish in flight finish.
 func (s *mqttSession) close() { s.client.Disconnect(100) }
 
-// publish sends a command (QoS 1, never retained: SPEC §4) and waits for
+// publish sends a command (QoS 1, never retained: docs/protocol.md §4) and waits for
 // the broker to take it.
 func (s *mqttSession) publish(ctx context.Context, topic string, cmd mqttlink.Command) error {
 	b, err := json.Marshal(cmd)
@@ -176,6 +175,9 @@ func (s *mqttSession) publish(ctx context.Context, topic string, cmd mqttlink.Co
 		}
 		return nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return interrupted()
+		}
 		return fail(exitUnreachable, "broker %s did not acknowledge the command in time: %s", s.url, brokerHint)
 	}
 }

@@ -171,6 +171,8 @@ func openBoard(driver string, log *slog.Logger) (drivers.Board, *sim.Board, erro
 	case "gpio":
 		b, err := gpio.New(gpio.Options{Logger: log.With("part", "gpio")})
 		return b, nil, err
+	case "none":
+		return drivers.None{}, nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown driver %q", driver)
 }
