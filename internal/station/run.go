@@ -54,7 +54,8 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		})
 	}
 	if p.webLn != nil {
-		hs := &http.Server{Handler: web, ReadHeaderTimeout: 5 * time.Second}
+		// BaseContext: a stop ends the pages' live streams too.
+		hs := &http.Server{Handler: web, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return gctx }}
 		g.Go(func() error {
 			if err := hs.Serve(p.webLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err

@@ -1,6 +1,7 @@
-// Package web serves the station's HTTP API (SPEC §7): the simulated
-// board's pins, the channels' states, and health. The stage manager's page
-// comes later.
+// Package web serves the station's HTTP API (docs/protocol.md §7: the
+// simulated board's pins, the channels' states, health) and the pages of
+// docs/web.md: the stage manager's desk, a wing page per channel for a
+// phone, and the sim board, with their live stream, logins and roles.
 package web
 
 import (
@@ -23,10 +24,19 @@ type Station interface {
 	Stats() station.Stats
 }
 
-// Handler returns the API. board is nil when the station drives real
-// hardware: the pin endpoints then answer 404 with an explanation.
+// Handler returns the API alone, without pages or logins. board is nil
+// when the station drives real hardware: the pin endpoints then answer 404
+// with an explanation.
 func Handler(st Station, board *sim.Board) http.Handler {
 	mux := http.NewServeMux()
+	registerAPI(mux, st, board, func(http.ResponseWriter, *http.Request, bool) bool { return true })
+	return mux
+}
+
+// registerAPI adds the API to mux. guard decides whether a request may go
+// on (write: it changes something) and answers it when not; /healthz is
+// never guarded.
+func registerAPI(mux *http.ServeMux, st Station, board *sim.Board, guard func(w http.ResponseWriter, r *http.Request, write bool) bool) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !st.Ready() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
@@ -35,6 +45,9 @@ func Handler(st Station, board *sim.Board) http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /api/v1/channels", func(w http.ResponseWriter, r *http.Request) {
+		if !guard(w, r, false) {
+			return
+		}
 		states := st.States()
 		if states == nil {
 			states = []mqttlink.State{}
@@ -42,9 +55,15 @@ func Handler(st Station, board *sim.Board) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"channels": states})
 	})
 	mux.HandleFunc("GET /api/v1/stats", func(w http.ResponseWriter, r *http.Request) {
+		if !guard(w, r, false) {
+			return
+		}
 		writeJSON(w, http.StatusOK, st.Stats())
 	})
 	mux.HandleFunc("GET /api/v1/pins", func(w http.ResponseWriter, r *http.Request) {
+		if !guard(w, r, false) {
+			return
+		}
 		if board == nil {
 			noSim(w)
 			return
@@ -56,6 +75,9 @@ func Handler(st Station, board *sim.Board) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"pins": pins})
 	})
 	mux.HandleFunc("POST /api/v1/pins/{name}/press", func(w http.ResponseWriter, r *http.Request) {
+		if !guard(w, r, true) {
+			return
+		}
 		if board == nil {
 			noSim(w)
 			return
@@ -67,6 +89,9 @@ func Handler(st Station, board *sim.Board) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /api/v1/pins/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if !guard(w, r, true) {
+			return
+		}
 		if board == nil {
 			noSim(w)
 			return
@@ -86,7 +111,6 @@ func Handler(st Station, board *sim.Board) http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return mux
 }
 
 type pinJSON struct {
