@@ -200,7 +200,7 @@
     r.row.className = "ch s-" + (c.state || "none") + (st.status === "offline" ? " offline" : "");
     r.row.dataset.state = c.state;
     r.row.dataset.label = c.label;
-    r.word.textContent = stateWords(c) + (st.status === "offline" ? " (station offline: last known)" : "");
+    r.word.textContent = stateWords(c) + (st.status === "offline" ? (c.state ? " (last known: the station is offline)" : " (the station is offline)") : "");
     r.cue.textContent = c.label ? "cue " + c.label : "";
     r.times.textContent = timesWords(c);
   }
