@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -134,7 +135,11 @@ func (d *daemon) runOne(ctx context.Context, cur loaded, hup <-chan os.Signal) (
 			}
 		}
 	}()
-	err = s.Run(runCtx, web.Handler(s, simBoard))
+	h, err := webHandler(s, simBoard, cur.cfg, d.log)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Run(runCtx, h)
 	if ctx.Err() != nil {
 		return nil, err
 	}
@@ -185,11 +190,24 @@ func hostname() string {
 	return h
 }
 
+// webHandler builds the web API and the desk, wing and board pages
+// (docs/web.md).
+func webHandler(s *station.Station, board *sim.Board, cfg *config.Config, log *slog.Logger) (http.Handler, error) {
+	o := web.Options{Station: s, Board: board, Config: cfg, Listen: cfg.Web.Listen, Logger: log.With("part", "web")}
+	if sh, ok := any(s).(web.ShowStation); ok {
+		o.Show = sh
+	}
+	return web.New(o)
+}
+
 // printDemo tells a newcomer how to drive the demo show.
 func (d *daemon) printDemo(cfg *config.Config) {
 	fmt.Fprintf(d.stdout, `
 cuelight demo show is running: station "demo", channels fly (needs an ACK
 before GO), sl, sr and trap, on a simulated board.
+
+Open http://%[2]s/ for the stage manager's desk, /board for the
+simulated board's lamps and buttons, /wing/fly for a wing page.
 
 Try, in another terminal (apt-get install liblo-tools mosquitto-clients):
   mosquitto_sub -h 127.0.0.1 -p %[1]s -t 'cuelight/#' -v          # watch state and events

@@ -46,7 +46,7 @@ type ShowStation interface {
 // Options configures New.
 type Options struct {
 	Station Station        // the API's reads
-	Show    ShowStation    // the pages' reads and commands
+	Show    ShowStation    // the pages' reads and commands; nil: the API alone
 	Board   *sim.Board     // nil unless the station drives the sim board
 	Config  *config.Config // channels, patterns, web.users, web.desk_go
 	// Listen is the web listener's address; beyond loopback New refuses
@@ -86,6 +86,9 @@ func New(o Options) (http.Handler, error) {
 		model: newModeler(o.Config), clock: o.Clock, log: o.Logger}
 	mux := http.NewServeMux()
 	registerAPI(mux, o.Station, o.Board, h.guard)
+	if o.Show == nil {
+		return securityHeaders(mux), nil // the API alone
+	}
 	static, _ := fs.Sub(assets, "assets")
 	files := http.FileServerFS(static)
 	mux.HandleFunc("GET /static/{file}", func(w http.ResponseWriter, r *http.Request) {
