@@ -29,8 +29,15 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 		targets = s.router.local
 	}
 	verb, err := cues.ParseCommandVerb(in.Cmd.Cmd)
+	if in.Cmd.Cmd == mqttlink.CmdCallButton { // a wing page's CALL (the link accepts it from the web only)
+		verb, err = cues.VerbCallButton, nil
+	}
 	if !in.Rejected && err != nil {
 		in.Rejected, in.Reason = true, "unknown cmd "+in.Cmd.Cmd
+	}
+	src := cues.SourceMQTT
+	if in.Cmd.Source == "web" {
+		src = cues.SourceWeb
 	}
 	if in.Rejected {
 		for _, ch := range targets {
@@ -39,12 +46,12 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 				continue
 			}
 			s.rep.event(cues.Event{Kind: cues.EventRejected, Channel: ch, Label: in.Cmd.Label, At: now,
-				Source: cues.SourceMQTT, Seq: st.Seq, Reason: in.Reason, ID: in.Cmd.ID})
+				Source: src, Seq: st.Seq, Reason: in.Reason, ID: in.Cmd.ID})
 		}
 		return
 	}
 	c := cues.Command{Verb: verb, Label: in.Cmd.Label, HasLabel: in.Cmd.Label != "",
-		Source: cues.SourceMQTT, FromBooth: true, ID: in.Cmd.ID}
+		Source: src, FromBooth: verb != cues.VerbCallButton, ID: in.Cmd.ID}
 	if in.Cmd.Value != nil {
 		c.Value = *in.Cmd.Value
 	}
@@ -54,6 +61,10 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 	}
 	for _, ch := range targets {
 		c.Channel = ch
-		s.apply(now, s.engine.Apply(now, c), nil)
+		res := s.engine.Apply(now, c)
+		s.apply(now, res, nil)
+		if verb == cues.VerbCallButton && len(res.Events) > 0 {
+			s.rep.call(ch) // a call from the wing, as from its call button
+		}
 	}
 }
