@@ -29,11 +29,29 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 		targets = s.router.local
 	}
 	verb, err := cues.ParseCommandVerb(in.Cmd.Cmd)
-	if in.Cmd.Cmd == mqttlink.CmdCallButton { // a wing page's CALL (the link accepts it from the web only)
+	switch in.Cmd.Cmd {
+	case mqttlink.CmdCallButton: // a wing page's CALL (the link accepts it from the web only)
 		verb, err = cues.VerbCallButton, nil
+	case mqttlink.CmdHeartbeat:
+		verb, err = cues.VerbHeartbeat, nil
 	}
 	if !in.Rejected && err != nil {
 		in.Rejected, in.Reason = true, "unknown cmd "+in.Cmd.Cmd
+	}
+	// On <p>/all/cmd a GO is a cue GO: it fires the channels standing by
+	// for its label, never every channel of the show.
+	if in.Channel == "" && (verb == cues.VerbGo || verb == cues.VerbForceGo) && !in.Rejected {
+		if in.Cmd.Label == "" {
+			in.Rejected, in.Reason = true, "a GO on all/cmd is a cue GO and needs the cue label"
+		}
+		verb = cues.VerbGoCue
+	}
+	switch {
+	case in.Rejected:
+	case in.Channel != "" && verb == cues.VerbHeartbeat:
+		in.Rejected, in.Reason = true, "heartbeat goes to all/cmd"
+	case in.Channel == "" && verb == cues.VerbCallButton:
+		in.Rejected, in.Reason = true, "call_button needs a channel: send it to channel/<ch>/cmd"
 	}
 	src := cues.SourceMQTT
 	if in.Cmd.Source == "web" {
@@ -55,7 +73,7 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 	if in.Cmd.Value != nil {
 		c.Value = *in.Cmd.Value
 	}
-	if !verb.IsChannelVerb() { // hold, release: show-wide, once
+	if !verb.IsChannelVerb() && verb != cues.VerbCallButton { // hold, release, cue go, heartbeat: show-wide, once
 		s.apply(now, s.engine.Apply(now, c), nil)
 		return
 	}
