@@ -23,6 +23,9 @@ func Quiet(st ChannelState, c Command) bool {
 	if st.State == StateLost && c.FromBooth {
 		return false // the booth is heard again: every channel goes off first
 	}
+	if c.HasLabel && CheckLabel(c.Label) != nil {
+		return false // refused, and reported on the channel (or for the show)
+	}
 	switch c.Verb {
 	case VerbHeartbeat, VerbButtonRelease:
 		return true
@@ -69,4 +72,4 @@ func Quiet(st ChannelState, c Command) bool {
 }
 
 // brightnessValid reports whether Apply accepts v as a brightness.
-func brightnessValid(v float64) bool { return v >= 0 && v <= 1 } // NaN too is refused
+func brightnessValid(v float64) bool { return v > 0 && v <= 1 } // NaN too is refused

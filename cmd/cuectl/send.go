@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cuelight/cuelight/cues"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,7 +103,9 @@ Releases the hold: every channel goes off. Nothing lights green on release.
 Examples:
   cuectl release`},
 	"brightness": {"brightness [flags] CH VALUE", `
-Sets the lamp brightness of the channel(s), 0.0 (dark) to 1.0.
+Sets the lamp brightness of the channel(s), above 0.0 up to 1.0. 0 is
+refused: a dark lamp must never mean GO, and a lit lamp never shows less
+than its station's min_brightness.
 
 Examples:
   cuectl brightness fly 0.3
@@ -202,8 +203,8 @@ func buildRequest(name string, pos []string, ack bool, cue optString) (request, 
 		}
 	case "brightness":
 		v, err := strconv.ParseFloat(pos[1], 64)
-		if err != nil || !(v >= 0 && v <= 1) {
-			return r, fmt.Errorf("brightness %q: give a number from 0.0 to 1.0", pos[1])
+		if err != nil || !(v > 0 && v <= 1) {
+			return r, fmt.Errorf("brightness %q: give a number above 0.0, up to 1.0 (a dark lamp must never mean GO)", pos[1])
 		}
 		r.value = v
 	}

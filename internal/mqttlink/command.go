@@ -117,7 +117,7 @@ func ParseCommand(b []byte) (Command, error) {
 		return c, reject(ErrMalformed, "malformed command: source %s: use mqtt or web", strconv.Quote(short(c.Source)))
 	case c.Cmd == CmdCallButton && c.Source != "web":
 		return c, reject(ErrMalformed, "call_button comes from a wing page only (source web)")
-	case c.Cmd != CmdCallButton && !isCommandVerb(c.Cmd):
+	case c.Cmd != CmdCallButton && c.Cmd != CmdHeartbeat && !isCommandVerb(c.Cmd):
 		return c, reject(ErrMalformed, "unknown cmd %s", strconv.Quote(short(c.Cmd)))
 	case cues.CheckLabel(c.Label) != nil:
 		return c, reject(ErrMalformed, "bad label: %v", cues.CheckLabel(c.Label))

@@ -164,6 +164,11 @@ type Command struct {
 // with Source "web".
 const CmdCallButton = "call_button"
 
+// CmdHeartbeat is the booth keep-alive a gateway forwards on <p>/all/cmd
+// (docs/protocol.md §9); like every valid command it counts as the booth
+// heard, and it does nothing else.
+const CmdHeartbeat = "heartbeat"
+
 // Topics builds the topic names of docs/protocol.md §4 under one prefix.
 type Topics struct {
 	Prefix string // "cuelight" when empty

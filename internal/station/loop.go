@@ -20,8 +20,9 @@ import (
 //
 // Its control surface, beside its inputs: calls runs a function on the
 // loop between inputs (tests move a fake clock through it and read the
-// engine), and buttonsHandled counts the button events applied, so that a
-// test can wait for the loop without sleeping.
+// engine), and buttonsHandled and mqttHandled count the button events and
+// MQTT commands applied, so that a test can wait for the loop without
+// sleeping.
 func (s *Station) cueLoop(ctx context.Context) error {
 	timer := s.clock.NewTimer(time.Hour)
 	timer.Stop()
@@ -61,6 +62,7 @@ func (s *Station) cueLoop(ctx context.Context) error {
 			s.buttonsHandled.Add(1)
 		case in := <-s.mqttIn():
 			s.handleMQTT(s.clock.Now(), in)
+			s.mqttHandled.Add(1)
 		case <-timer.Chan():
 			fire()
 		case <-watchdog:

@@ -3,12 +3,10 @@ package station
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"syscall"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/tlsconf"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -179,7 +178,7 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 	}
 	var tlsConf *tls.Config
 	if p.brokerURL != "none" {
-		if tlsConf, err = tlsConfig(s.cfg); err != nil {
+		if tlsConf, err = tlsconf.Client(s.cfg.MQTT.TLS); err != nil {
 			return p, fmt.Errorf("MQTT: %w", err)
 		}
 	}
@@ -259,37 +258,6 @@ func brokerUsers(cfg *config.Config) []broker.User {
 		out = append(out, broker.User{Name: u.Name, BcryptHash: u.PasswordHash, Role: u.Role})
 	}
 	return out
-}
-
-// tlsConfig builds the client TLS settings for an outside broker. A CA
-// or key file that cannot be read is an error: connecting without it
-// would fail later with a far less helpful message (or, for the CA, trust
-// the system roots instead of the show's own).
-func tlsConfig(cfg *config.Config) (*tls.Config, error) {
-	t := cfg.MQTT.TLS
-	if t.CAFile == "" && t.CertFile == "" && !t.InsecureSkipVerify {
-		return nil, nil
-	}
-	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.cert_file / key_file: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // status is the one-line systemd STATUS.

@@ -92,6 +92,7 @@ type Station struct {
 	// The cue loop's control surface (see cueLoop) and start signal.
 	calls          chan func()
 	buttonsHandled atomic.Int64
+	mqttHandled    atomic.Int64
 	loopReady      chan struct{}
 
 	snapshot atomic.Pointer[[]mqttlink.State]
