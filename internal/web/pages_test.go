@@ -73,7 +73,7 @@ func hashOf(t *testing.T, pw string) string {
 }
 
 // testShow: station a has fly (two lamps) and sl, station b has sr.
-func testShow(t *testing.T, web string) *config.Config {
+func testShow(t testing.TB, web string) *config.Config {
 	t.Helper()
 	y := `
 show: Test show
@@ -513,4 +513,36 @@ func TestStream(t *testing.T) {
 	}
 	e.clock.Advance(StreamTick)
 	readSSE(t, r, "tick")
+}
+
+// FuzzCommand: any body of POST /api/v1/command from an sm is answered
+// 202 (sent), 400 or 403, never a panic or a 5xx, and what is sent is one
+// of the page verbs with source web.
+func FuzzCommand(f *testing.F) {
+	for _, s := range []string{`{"channel":"fly","cmd":"ack"}`, `{"channel":"","cmd":"hold"}`, `{"channel":"fly","cmd":"standby","label":"23"}`,
+		`{"cmd":"go","label":"23"}`, `{"channel":"fly","cmd":"call_button"}`, `{"channel":"fly","cmd":"standby","label":"a\u0000b"}`, `{"cmd":1}`, `[]`, "\xff"} {
+		f.Add(s)
+	}
+	cfg := testShow(f, "web:\n  desk_go: true\n")
+	show := &fakeShow{view: showview.New(cfg)}
+	h, err := New(Options{Station: fakeStation{ready: true}, Show: show, Config: cfg, Listen: "127.0.0.1:0"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/api/v1/command", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req) // curl on the station: no login, no browser
+		switch rec.Code {
+		case 202:
+			s, _ := show.last()
+			if s.cmd.Source != "web" || !strings.Contains(" standby standby_ack off ack call_button hold release go ", " "+s.cmd.Cmd+" ") || len(s.cmd.Label) > MaxLabel {
+				t.Errorf("%q sent %+v", body, s)
+			}
+		case 400, 403:
+		default:
+			t.Errorf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+	})
 }
