@@ -70,6 +70,16 @@ type Options struct {
 	// Broker is the broker URL: tcp://, ssl://, ws://, wss://...
 	// Default DefaultBroker, the embedded broker.
 	Broker string
+	// Brokers, when set, are several broker URLs in order of preference
+	// (Broker is then ignored): the link connects to the first that
+	// answers, moves to the next when it fails, and back to the first
+	// when that answers again (checked every FailbackInterval, default 5 s).
+	Brokers          []string
+	FailbackInterval time.Duration
+	// ShowWide subscribes to every channel's state and events and every
+	// station's status and info, delivered on Show: the station's view of
+	// the whole show.
+	ShowWide bool
 	// Station is this station's name; it appears in topics and payloads.
 	Station string
 	// Show is the show's name (logged, and put in Info when empty there).
@@ -171,6 +181,11 @@ type Link struct {
 
 	dropped, cmdDropped, cmdRejected, connects, pubFailures atomic.Int64
 
+	show        chan ShowMessage // nil without ShowWide
+	showDropped atomic.Int64
+	cmdOut      chan outCmd            // forwarded commands (PublishCommand)
+	broker      atomic.Pointer[string] // the broker of the latest connection attempt
+
 	started   atomic.Bool
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -185,13 +200,22 @@ func New(opts Options) (*Link, error) {
 	if opts.Station == "" {
 		return nil, errors.New("mqttlink: Options.Station is required")
 	}
+	if len(opts.Brokers) > 0 {
+		opts.Broker = opts.Brokers[0]
+	}
 	if opts.Broker == "" {
 		opts.Broker = DefaultBroker
 	}
-	u, err := url.Parse(opts.Broker)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("mqttlink: broker %q is not a URL like tcp://host:1883", opts.Broker)
+	if len(opts.Brokers) == 0 {
+		opts.Brokers = []string{opts.Broker}
 	}
+	for _, b := range opts.Brokers {
+		u, err := url.Parse(b)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("mqttlink: broker %q is not a URL like tcp://host:1883", b)
+		}
+	}
+	setDefault(&opts.FailbackInterval, 5*time.Second)
 	if opts.TopicPrefix == "" {
 		opts.TopicPrefix = DefaultTopicPrefix
 	}
@@ -237,14 +261,21 @@ func New(opts Options) (*Link, error) {
 		closing:  make(chan struct{}),
 		closed:   make(chan struct{}),
 		pubDone:  make(chan struct{}),
+		cmdOut:   make(chan outCmd, 256),
+	}
+	if opts.ShowWide {
+		l.show = make(chan ShowMessage, 4096)
 	}
 	for _, ch := range opts.Channels {
 		l.channels[ch] = true
 	}
 	l.store = newGateStore(paho.NewOrderedMemoryStore())
 
-	co := paho.NewClientOptions().
-		AddBroker(opts.Broker).
+	co := paho.NewClientOptions()
+	for _, b := range opts.Brokers {
+		co.AddBroker(b)
+	}
+	co.SetConnectionAttemptHandler(l.onAttempt).
 		SetClientID(opts.ClientID).
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
@@ -292,6 +323,12 @@ func (l *Link) Start(ctx context.Context) error {
 	l.log.Info("mqtt link starting", "broker", l.opts.Broker, "client_id", l.opts.ClientID, "show", l.opts.Show)
 	go l.publisher()
 	go l.acker()
+	go l.commandPublisher()
+	if len(l.opts.Brokers) > 1 {
+		fctx, cancel := context.WithCancel(context.Background())
+		go func() { <-l.closing; cancel() }()
+		go l.failback(fctx)
+	}
 	l.client.Connect() // ConnectRetry: returns at once, connects in the background
 	go func() {
 		select {
@@ -601,7 +638,7 @@ func (l *Link) fillInfo(info Info) Info {
 	info.DroppedEvents = l.dropped.Load()
 	info.MQTT = &MQTTInfo{
 		ClientID:         l.opts.ClientID,
-		Broker:           l.opts.Broker,
+		Broker:           l.Broker(),
 		Connects:         l.connects.Load(),
 		CommandsRejected: l.cmdRejected.Load(),
 		CommandsDropped:  l.cmdDropped.Load(),
@@ -667,7 +704,12 @@ func (l *Link) onConnect(c paho.Client) {
 		// next reconnect subscribes again. Say so loudly.
 		l.log.Error("mqtt command topics not subscribed: MQTT commands will not arrive", "err", subErr)
 	}
-	l.log.Info("mqtt connected", "broker", l.opts.Broker, "connects", n)
+	if l.opts.ShowWide {
+		if err := l.subscribeShow(c); err != nil {
+			l.log.Error("mqtt show-wide topics not subscribed: other stations' channels will not be seen", "err", err)
+		}
+	}
+	l.log.Info("mqtt connected", "broker", l.Broker(), "connects", n)
 	l.setUp(true, subErr)
 	l.kick()
 }

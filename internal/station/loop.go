@@ -102,6 +102,13 @@ func (s *Station) handleOSC(now time.Time, req request) {
 		for _, st := range s.engine.States(s.scratchStates[:0]) {
 			s.rep.reply(req.from, stateMessage(st))
 		}
+		if s.gw != nil { // a gateway answers for the whole show
+			for _, c := range s.view.Channels() {
+				if !s.router.isMine[c.Name] {
+					s.rep.reply(req.from, viewMessage(c))
+				}
+			}
+		}
 		return
 	case routeError:
 		s.rep.replyError(req.from, req.address, req.r.reason)
@@ -127,6 +134,11 @@ func (s *Station) handleOSC(now time.Time, req request) {
 	for _, ch := range req.r.echo {
 		if st, ok := s.engine.Snapshot(ch); ok {
 			s.rep.reply(req.from, stateMessage(st))
+		}
+	}
+	for _, ch := range req.r.echoRemote {
+		if c, ok := s.view.Channel(ch); ok {
+			s.rep.reply(req.from, viewMessage(c))
 		}
 	}
 }

@@ -24,6 +24,9 @@ func (s *Station) mqttIn() <-chan mqttlink.Inbound {
 // handleMQTT applies one MQTT command, or publishes its rejection as a
 // "rejected" event on every channel it was addressed to.
 func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
+	if s.gw != nil && s.gw.own(in.Cmd.ID) {
+		return // a gateway's own forwarded command: applied when it came in over OSC
+	}
 	targets := []string{in.Channel}
 	if in.Channel == "" {
 		targets = s.router.local

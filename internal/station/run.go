@@ -43,6 +43,13 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 
 	// OSC: the ordered ingress loop. It only routes; the cue loop acts.
 	g.Go(func() error { return p.osc.Serve(gctx) })
+	// The show-wide view from MQTT, and a gateway's relay.
+	if s.link != nil {
+		g.Go(func() error { return s.feedShow(gctx) })
+	}
+	if s.gw != nil {
+		g.Go(func() error { return s.gw.relay(gctx) })
+	}
 	// Buttons: one watcher per button, feeding the cue loop.
 	for _, b := range s.btns {
 		g.Go(func() error {
@@ -76,6 +83,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	case <-s.loopReady:
 	case <-ctx.Done():
 	}
+	s.view.Status(s.name, "online")
 	s.ready.Store(true)
 	s.notify("READY=1")
 	s.notify("STATUS=" + s.status())
@@ -83,7 +91,8 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	if p.webLn != nil {
 		webAddr = p.webLn.Addr().String()
 	}
-	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL, "epoch", s.epoch)
+	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL,
+		"epoch", s.epoch, "board", boardName(s.board), "gateway", s.gw != nil)
 
 	err = g.Wait()
 	s.log.Debug("stopping: tasks ended")
@@ -217,8 +226,12 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 	if p.brokerURL == "none" {
 		return p, nil
 	}
+	brokers := plan.URLs
+	if plan.RunEmbedded || s.opts.MQTTBroker != "" || len(brokers) == 0 {
+		brokers = []string{p.brokerURL}
+	}
 	link, err := mqttlink.New(mqttlink.Options{
-		Broker: p.brokerURL, Station: s.name, Show: s.cfg.Show,
+		Brokers: brokers, ShowWide: true, Station: s.name, Show: s.cfg.Show,
 		TopicPrefix: s.cfg.MQTT.TopicPrefix,
 		Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
 		TLS:       tlsConf,
