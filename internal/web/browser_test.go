@@ -107,3 +107,21 @@ func screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Logf("screenshot %s", p)
 	return p
 }
+
+// docShot writes the viewport as name.png into $CUELIGHT_DOCS_IMG when it
+// is set: how docs/img/desk.png and docs/img/wing.png are made
+// (CUELIGHT_DOCS_IMG=$PWD/docs/img go test -run TestBrowserStation ./internal/web).
+func docShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("CUELIGHT_DOCS_IMG")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

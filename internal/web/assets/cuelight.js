@@ -197,7 +197,7 @@
     const r = rows[c.name];
     if (!r) return;
     const st = station(c.station);
-    r.row.className = "ch s-" + (c.state || "none") + (st.status === "offline" ? " offline" : "");
+    r.row.className = (r.base || "ch") + " s-" + (c.state || "none") + (st.status === "offline" ? " offline" : "");
     r.row.dataset.state = c.state;
     r.row.dataset.label = c.label;
     r.word.textContent = stateWords(c) + (st.status === "offline" ? (c.state ? " (last known: the station is offline)" : " (the station is offline)") : "");
@@ -334,7 +334,7 @@
       const sec = el("section", "pinset"), h = el("h2"), word = el("span", "stateword"), cue = el("span", "cue");
       h.append(el("span", "name", c.title + " "), word, el("span", null, " "), cue);
       sec.append(h);
-      rows[ch] = { row: sec, word, cue, times: el("span") };
+      rows[ch] = { row: sec, base: "pinset", word, cue, times: el("span") };
       const box = el("div", "pins");
       for (const p of pins) box.append(boardPin(p));
       sec.append(box);
