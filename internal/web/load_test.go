@@ -38,8 +38,8 @@ func cpu(t *testing.T) time.Duration {
 		t.Skipf("no /proc/self/stat: %v", err)
 	}
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14
-	s, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	u, _ := strconv.ParseInt(f[11], 10, 64)           // utime, field 14
+	s, _ := strconv.ParseInt(f[12], 10, 64)           // stime, field 15
 	return time.Duration(u+s) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
