@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -170,9 +171,20 @@ func TestDemo(t *testing.T) {
 		"oscsend localhost 53100 /cuelight/fly/standby_ack s 23",
 		"curl -X POST http://127.0.0.1:8080/api/v1/pins/GPIO22/press",
 		"http://127.0.0.1:8080/api/v1/pins",
+		"Open http://127.0.0.1:8080/ for the stage manager's desk",
 	} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("the banner does not say %q:\n%s", want, banner)
+		}
+	}
+	// the desk, as the banner says (docs/web.md)
+	if resp, err := httpClient.Get(d.base + "/"); err != nil {
+		t.Errorf("GET /: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `data-page="desk"`) || !strings.Contains(string(body), "cuelight.js") {
+			t.Errorf("GET / on the demo: %d\n%s", resp.StatusCode, body)
 		}
 	}
 	for _, ch := range []string{"fly", "sl", "sr", "trap"} {
