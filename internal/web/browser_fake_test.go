@@ -130,6 +130,21 @@ func TestBrowserDeskFake(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	screenshot(t, ctx, "desk")
+
+	// a one-lamp GO is the fast flash (4 a second by default): the picture
+	// flashes 3 a second at most
+	v.State(mqttlink.State{Channel: "sl", Station: "a", State: "go", Label: "9", Since: mqttlink.FormatTime(now.Add(3 * time.Second)), Seq: 2, Epoch: "e1"})
+	waitFor(t, ctx, "sl GO", `document.getElementById("ch-sl").dataset.state === "go"`)
+	flashes := eval[int](t, ctx, `new Promise(done => {
+		const el = document.querySelector("#ch-sl .lamp"), end = performance.now() + 2000;
+		let last = el.classList.contains("lit"), on = 0;
+		const f = () => { const l = el.classList.contains("lit"); if (l && !last) on++; last = l;
+			if (performance.now() < end) requestAnimationFrame(f); else done(on); };
+		requestAnimationFrame(f); })`)
+	t.Logf("fast flash drawn: %d flashes in 2 s", flashes)
+	if flashes < 4 || flashes > 7 {
+		t.Errorf("the fast flash is drawn with %d flashes in 2 s, want 4 to 7 (3 a second at most, and flashing)", flashes)
+	}
 }
 
 // TestBrowserPhone: the wing page at 320 px: nothing wider than the
