@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -545,4 +546,85 @@ func FuzzCommand(f *testing.F) {
 			t.Errorf("%q: %d %s", body, rec.Code, rec.Body)
 		}
 	})
+}
+
+// gateWriter is a ResponseWriter whose writes can be held, as a page
+// whose network stalls.
+type gateWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	hdr  http.Header
+	hold chan struct{} // non-nil: writes wait until it is closed
+}
+
+func (g *gateWriter) Header() http.Header { return g.hdr }
+func (g *gateWriter) WriteHeader(int)     {}
+func (g *gateWriter) Flush()              {}
+func (g *gateWriter) Write(b []byte) (int, error) {
+	g.mu.Lock()
+	h := g.hold
+	g.mu.Unlock()
+	if h != nil {
+		<-h
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(b)
+}
+func (g *gateWriter) String() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.String()
+}
+
+// TestStreamFallsBehind: a page that stops reading while the view keeps
+// changing gets the whole model again when it reads again, with the
+// latest state, never a gap.
+func TestStreamFallsBehind(t *testing.T) {
+	t.Parallel()
+	cfg := testShow(t, "")
+	show := &fakeShow{view: showview.New(cfg)}
+	h, err := New(Options{Station: fakeStation{ready: true}, Show: show, Config: cfg, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &gateWriter{hdr: http.Header{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		h.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", "/events", nil))
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	waitUntil := func(what string, f func(string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !f(w.String()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s; the stream wrote:\n%.2000s", what, w.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitUntil("the first model", func(s string) bool { return strings.Count(s, "event: model") == 1 })
+	release := make(chan struct{})
+	w.mu.Lock()
+	w.hold = release
+	w.mu.Unlock()
+	const n = 3 * streamBuffer
+	for i := 1; i <= n; i++ {
+		show.view.State(mqttlink.State{Channel: "fly", Station: "a", State: "standby", Label: fmt.Sprintf("L%d", i), Since: "2026-03-01T19:29:00.000Z", Seq: int64(i), Epoch: "e1"})
+	}
+	w.mu.Lock()
+	w.hold = nil
+	w.mu.Unlock()
+	close(release)
+	last := fmt.Sprintf(`"label":"L%d"`, n)
+	waitUntil("a second model with the latest state", func(s string) bool {
+		i := strings.LastIndex(s, "event: model")
+		return strings.Count(s, "event: model") == 2 && strings.Contains(s[i:], last)
+	})
+	if c := strings.Count(w.String(), "event: channel"); c >= n {
+		t.Errorf("%d channel events: the stream did not fall back to a model", c)
+	}
 }
