@@ -114,6 +114,8 @@ type Board struct {
 	noPWM    bool
 	poll     time.Duration
 
+	backend string // what drives the pins: Backend
+
 	mu      sync.Mutex
 	owners  map[string]string // real pin name → what holds it, for ErrBusy
 	outputs []*output
@@ -138,6 +140,7 @@ func New(o Options) (*Board, error) {
 		noPWM:    o.NoPWM,
 		poll:     o.PollInterval,
 		owners:   map[string]string{},
+		backend:  BackendCustom,
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -170,9 +173,57 @@ func New(o Options) (*Board, error) {
 		if !b.hardware {
 			b.log.Warn("no GPIO hardware found: periph.io registered no pins")
 		}
+		loaded := map[string]bool{}
+		for _, d := range st.Loaded {
+			loaded[d.String()] = true
+		}
+		b.backend = backendOf(b.hardware, loaded)
 	}
+	b.log.Info("gpio backend", "backend", b.backend, "means", backendMeaning[b.backend])
 	return b, nil
 }
+
+// What drives the pins of a Board, as Backend reports it.
+const (
+	// BackendGPIOMem: periph.io's bcm283x driver loaded, so levels go
+	// through the registers of /dev/gpiomem and edges through the GPIO
+	// character device (a Pi 0–4 on Raspberry Pi OS, user in the gpio
+	// group).
+	BackendGPIOMem = "gpiomem"
+	// BackendChardev: every access goes through the Linux GPIO character
+	// device, /dev/gpiochip* (uAPI v2). A Pi 5; a Pi 0–4 without
+	// /dev/gpiomem access; and any Pi on Debian's or another mainline
+	// kernel, whose device tree makes periph's bcm283x driver fail to
+	// register ("can't register alias PWM0_OUT").
+	BackendChardev = "chardev"
+	// BackendNone: periph.io found no GPIO pins (not a Pi, or no readable
+	// /dev/gpiochip*). Opening any pin fails.
+	BackendNone = "none"
+	// BackendCustom: the pins come from Options.Pins (tests, expanders).
+	BackendCustom = "custom"
+)
+
+var backendMeaning = map[string]string{
+	BackendGPIOMem: "levels through /dev/gpiomem registers, edges through the GPIO character device",
+	BackendChardev: "every pin through the GPIO character device /dev/gpiochip* (periph's bcm283x-gpio driver did not load)",
+	BackendNone:    "no GPIO pins found: opening a pin fails",
+	BackendCustom:  "pins from Options.Pins",
+}
+
+// backendOf names the backend from periph.io's loaded drivers.
+func backendOf(hardware bool, loaded map[string]bool) string {
+	switch {
+	case !hardware:
+		return BackendNone
+	case loaded["bcm283x-gpio"]:
+		return BackendGPIOMem
+	}
+	return BackendChardev
+}
+
+// Backend names what drives the pins: BackendGPIOMem, BackendChardev,
+// BackendNone or BackendCustom. New also logs it ("gpio backend").
+func (b *Board) Backend() string { return b.backend }
 
 // describe names a pin for errors and logs: "GPIO17 (fly standby_lamp)".
 func describe(name string, o drivers.PinOptions) string {
