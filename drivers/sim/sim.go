@@ -4,9 +4,8 @@
 //
 // Pins are named like a Raspberry Pi's header GPIOs, "GPIO0" to "GPIO27".
 // Outputs keep their logical level (lit, driven); buttons have a simulated
-// contact that Press and SetLevel move. A button's Run debounces that
-// contact with the same drivers.Debouncer as the GPIO backend, on the
-// board's clock, so a simulated press settles, locks out and becomes a
+// contact that Press and SetLevel move. A button's Run is the loop of every
+// backend, drivers.RunButton, over that contact, on the board's clock, so a simulated press settles, locks out and becomes a
 // stuck fault exactly like a real one.
 //
 // Every change of a pin (opening included) is kept in a trace with the
@@ -21,14 +20,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/cuelight/cuelight/drivers"
+	"github.com/cuelight/cuelight/drivers/rpi"
 )
 
 // ErrNotButton is returned by Press and SetLevel for a pin that is open,
@@ -182,14 +180,11 @@ func New(o Options) *Board {
 }
 
 // ValidPin reports whether name is a pin of the simulated board:
-// "GPIO0" to "GPIO27", the GPIOs of a Raspberry Pi's 40-pin header.
+// "GPIO0" to "GPIO27", the GPIOs of a Raspberry Pi's 40-pin header
+// (rpi.GPIONumber).
 func ValidPin(name string) bool {
-	n, ok := strings.CutPrefix(name, "GPIO")
-	if !ok || n == "" || (len(n) > 1 && n[0] == '0') {
-		return false
-	}
-	i, err := strconv.Atoi(n)
-	return err == nil && i >= 0 && i <= 27
+	_, ok := rpi.GPIONumber(name)
+	return ok
 }
 
 // open registers a new pin. The caller holds b.mu.
