@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -34,6 +35,25 @@ type Kernel struct {
 	Config  string // path of boot/config-*
 	DTB     string // path of bcm2837-rpi-3-b.dtb
 	WDT     string // path of bcm2835_wdt.ko (power-off ends QEMU only with it)
+	// NetModules are the paths of the modules of the USB network (the
+	// Pi's dwc2 controller, QEMU's usb-net as a CDC Ethernet device), in
+	// load order: dependencies first.
+	NetModules []string
+}
+
+// netModules are the modules of the guest's network, in load order, as
+// paths under lib/modules/*/kernel/ (Debian ships no modules.dep: the
+// order comes from each module's depends= field).
+var netModules = []string{
+	"drivers/usb/common/usb-common.ko",
+	"drivers/usb/core/usbcore.ko",
+	"drivers/usb/roles/roles.ko",
+	"drivers/usb/gadget/udc/udc-core.ko",
+	"drivers/usb/phy/phy-generic.ko",
+	"drivers/usb/dwc2/dwc2.ko",
+	"drivers/net/mii.ko",
+	"drivers/net/usb/usbnet.ko",
+	"drivers/net/usb/cdc_ether.ko",
 }
 
 // DefaultCacheDir is where the kernel is kept between runs:
@@ -185,6 +205,9 @@ Acquire::Languages "none";
 	sh := `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards ` +
 		`'./boot/vmlinuz-*' './boot/config-*' './usr/lib/linux-image-*/broadcom/bcm2837-rpi-3-b.dtb' ` +
 		`'./lib/modules/*/kernel/drivers/watchdog/bcm2835_wdt.ko'`
+	for _, m := range netModules {
+		sh += ` './lib/modules/*/kernel/` + m + `'`
+	}
 	if _, err := run(dl, "sh", "-c", sh, "sh", debs[0], tmp); err != nil {
 		return nil, err
 	}
@@ -220,7 +243,33 @@ func findKernel(dir, pkg, version string) (*Kernel, error) {
 		}
 		*f.dst = m[0]
 	}
+	for _, mod := range netModules {
+		m, _ := filepath.Glob(filepath.Join(dir, "lib/modules/*/kernel", mod))
+		if len(m) != 1 {
+			return nil, fmt.Errorf("gpiovm: %s: want one %s, found %d", dir, mod, len(m))
+		}
+		k.NetModules = append(k.NetModules, m[0])
+	}
 	return k, nil
+}
+
+// AddTo puts the watchdog module and the network modules into fs, with
+// modules/order naming the network modules in load order (the guest
+// program reads it).
+func (k *Kernel) AddTo(fs Initramfs) error {
+	if err := fs.AddFile("bcm2835_wdt.ko", k.WDT); err != nil {
+		return err
+	}
+	var order []string
+	for _, m := range k.NetModules {
+		name := strings.TrimSuffix(path.Base(filepath.ToSlash(m)), ".ko")
+		if err := fs.AddFile("modules/"+name+".ko", m); err != nil {
+			return err
+		}
+		order = append(order, name)
+	}
+	fs["modules/order"] = []byte(strings.Join(order, " ") + "\n")
+	return nil
 }
 
 // RequiredConfig are the kernel options the VM test depends on: the Pi's

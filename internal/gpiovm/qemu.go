@@ -68,6 +68,11 @@ type BootOptions struct {
 	Kernel *Kernel
 	Initrd string // gzip'd newc archive
 	Dir    string // for the qtest socket
+	// Forward, when not empty, gives the guest a network (QEMU user
+	// networking on a usb-net device; the guest is 10.0.2.15 and sees the
+	// host as 10.0.2.2) with these host forwards, in QEMU's syntax:
+	// "udp:127.0.0.1:40000-:53100".
+	Forward []string
 	// Console receives every line of the serial console, agent lines
 	// included (a test passes t.Log). May be nil.
 	Console func(line string)
@@ -78,15 +83,22 @@ type BootOptions struct {
 // the whole life of the VM: when it is done QEMU is killed.
 func Boot(ctx context.Context, o BootOptions) (*VM, error) {
 	sock := filepath.Join(o.Dir, "qtest.sock")
-	cmd := exec.CommandContext(ctx, "qemu-system-aarch64",
-		"-M", "raspi3b", "-m", "1G", "-accel", "tcg",
+	args := []string{"-M", "raspi3b", "-m", "1G", "-accel", "tcg",
 		"-kernel", o.Kernel.Image, "-dtb", o.Kernel.DTB, "-initrd", o.Initrd,
 		// The console is the mini UART (ttyS1, QEMU's second serial
 		// port): the device tree gives the PL011 (ttyAMA0) to the
 		// Bluetooth chip (serdev), so it prints but never reads.
 		"-append", "console=ttyS1,115200 rdinit=/init panic=-1 quiet",
 		"-display", "none", "-serial", "null", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-		"-qtest", "unix:"+sock+",server=on,wait=off", "-qtest-log", "/dev/null")
+		"-qtest", "unix:" + sock + ",server=on,wait=off", "-qtest-log", "/dev/null"}
+	if len(o.Forward) > 0 {
+		netdev := "user,id=n0"
+		for _, f := range o.Forward {
+			netdev += ",hostfwd=" + f
+		}
+		args = append(args, "-device", "usb-net,netdev=n0", "-netdev", netdev)
+	}
+	cmd := exec.CommandContext(ctx, "qemu-system-aarch64", args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package gpiovm
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cuelight/cuelight/osc"
 )
 
 // The show on real pins. The lamps are active-high (an LED to ground),
@@ -28,9 +34,22 @@ const (
 	slow       = time.Second // patterns.slow: the standby flash period
 )
 
-var show = fmt.Sprintf(`show: gpiovm
-mqtt: {broker: embedded, listen: 127.0.0.1:1883}
-osc: {listen: 127.0.0.1:53100}
+// boothPassword is the host's MQTT password; the show holds its bcrypt
+// hash (the embedded broker listens off loopback, so it needs users).
+const boothPassword = "gpiovm-booth"
+
+func show(t *testing.T) string {
+	hash, err := bcrypt.GenerateFromPassword([]byte(boothPassword), bcrypt.MinCost)
+	must(t, err)
+	return fmt.Sprintf(`show: gpiovm
+mqtt:
+  broker: embedded
+  listen: 0.0.0.0:1883
+  users:
+    booth: {password_hash: "%s", role: viewer}
+osc:
+  listen: 0.0.0.0:53100
+  allow: [127.0.0.0/8, 10.0.2.2/32]   # 10.0.2.2: the host, through QEMU user networking
 patterns: {slow: %s}
 stations:
   gpiovm: {driver: gpio}
@@ -41,7 +60,114 @@ channels:
     go_lamp: GPIO%d
     ack_button: {pin: GPIO%d, active_low: true}
     go_hold: 60s
-`, slow, standbyPin, goPin, ackPin)
+`, hash, slow, standbyPin, goPin, ackPin)
+}
+
+// freePort returns a TCP or UDP port free on the host's loopback now.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		must(t, err)
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// booth is the host's side of the show: OSC to the station and MQTT from
+// it, through QEMU's host forwards into the guest's network.
+type booth struct {
+	t    *testing.T
+	osc  *osc.Client
+	mqtt mqtt.Client
+
+	mu      sync.Mutex
+	msgs    []string      // "topic payload"
+	changed chan struct{} // closed and replaced on every message
+}
+
+func newBooth(t *testing.T, oscPort, mqttPort int) *booth {
+	c, err := osc.DialUDP(fmt.Sprintf("127.0.0.1:%d", oscPort))
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	return &booth{t: t, osc: c, changed: make(chan struct{})}
+}
+
+// connect subscribes to cuelight/# as the booth user; the station's
+// broker may still be starting, so it retries for 30 s.
+func (b *booth) connect(mqttPort int) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		opts := mqtt.NewClientOptions().AddBroker(fmt.Sprintf("tcp://127.0.0.1:%d", mqttPort)).
+			SetClientID(fmt.Sprintf("gpiovm-host-%d", time.Now().UnixNano())).SetUsername("booth").SetPassword(boothPassword).
+			SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(3 * time.Second)
+		c := mqtt.NewClient(opts)
+		tok := c.Connect()
+		if tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			st := c.Subscribe("cuelight/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+				b.mu.Lock()
+				b.msgs = append(b.msgs, m.Topic()+" "+string(m.Payload()))
+				close(b.changed)
+				b.changed = make(chan struct{})
+				b.mu.Unlock()
+			})
+			if st.WaitTimeout(5*time.Second) && st.Error() == nil {
+				b.mqtt = c
+				return
+			}
+			c.Disconnect(0)
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the host cannot reach the station's MQTT broker through the forward: %v", tok.Error())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func (b *booth) disconnect() {
+	if b.mqtt != nil {
+		b.mqtt.Disconnect(100)
+		b.mqtt = nil
+	}
+}
+
+func (b *booth) mark() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.msgs)
+}
+
+// send sends one OSC command with a label, or none.
+func (b *booth) send(address string, label ...string) {
+	b.t.Helper()
+	m := &osc.Message{Address: address}
+	for _, l := range label {
+		m.Args = append(m.Args, osc.String(l))
+	}
+	must(b.t, b.osc.Send(m))
+}
+
+// reply waits for the station's OSC feedback to this sender.
+func (b *booth) reply(what, address string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		p, err := b.osc.Receive(ctx)
+		if err != nil {
+			b.t.Fatalf("%s: no OSC reply %s from the station: %v", what, address, err)
+		}
+		if m, ok := p.(*osc.Message); ok && m.Address == address {
+			b.t.Logf("%s: OSC reply %s", what, m.Address)
+			return
+		}
+	}
+}
 
 // build cross-compiles one package for the guest.
 func build(t *testing.T, out string, args ...string) {
@@ -96,14 +222,13 @@ func TestStationOnRealGPIO(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	fs := Initramfs{"show.yaml": []byte(show)}
+	fs := Initramfs{"show.yaml": []byte(show(t))}
 	for name, src := range map[string]string{
-		"init": bin("init"), "cuelightd": bin("cuelightd"), "smoke.test": bin("smoke.test"), "bcm2835_wdt.ko": k.WDT,
+		"init": bin("init"), "cuelightd": bin("cuelightd"), "smoke.test": bin("smoke.test"),
 	} {
-		if err := fs.AddFile(name, src); err != nil {
-			t.Fatal(err)
-		}
+		must(t, fs.AddFile(name, src))
 	}
+	must(t, k.AddTo(fs))
 	f, err := os.Create(bin("initrd.gz"))
 	if err != nil {
 		t.Fatal(err)
@@ -115,14 +240,21 @@ func TestStationOnRealGPIO(t *testing.T) {
 
 	t.Logf("prepared in %s; booting %s %s on raspi3b", time.Since(start).Round(100*time.Millisecond), k.Package, k.Version)
 	bootAt := time.Now()
-	vm, err := Boot(ctx, BootOptions{Kernel: k, Initrd: bin("initrd.gz"), Dir: dir, Console: func(l string) { t.Log("guest: " + l) }})
+	oscPort, mqttPort := freePort(t, "udp"), freePort(t, "tcp")
+	vm, err := Boot(ctx, BootOptions{Kernel: k, Initrd: bin("initrd.gz"), Dir: dir,
+		Forward: []string{fmt.Sprintf("udp:127.0.0.1:%d-:53100", oscPort), fmt.Sprintf("tcp:127.0.0.1:%d-:1883", mqttPort)},
+		Console: func(l string) { t.Log("guest: " + l) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer vm.Kill()
 	t.Logf("guest agent ready %s after launch", time.Since(bootAt).Round(100*time.Millisecond))
+	note, err := vm.Command("net", 90*time.Second)
+	must(t, err)
+	t.Logf("guest network: %s; host forwards: OSC udp 127.0.0.1:%d, MQTT tcp 127.0.0.1:%d", note, oscPort, mqttPort)
 
-	station(t, vm)
+	b := newBooth(t, oscPort, mqttPort)
+	station(t, vm, b, mqttPort)
 	smoke(t, vm)
 
 	if err := vm.PowerOff(30 * time.Second); err != nil {
@@ -131,7 +263,7 @@ func TestStationOnRealGPIO(t *testing.T) {
 	t.Logf("whole run %s (QEMU %s)", time.Since(start).Round(100*time.Millisecond), time.Since(bootAt).Round(100*time.Millisecond))
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -166,26 +298,34 @@ func steady(t *testing.T, vm *VM, what string, gpio int, want bool, d time.Durat
 	t.Logf("%s: GPIO%d steady %v over %d samples (%s)", what, gpio, want, len(levels), d)
 }
 
-// mqttLine waits for a "mqtt <topic> <payload>" agent line whose topic and
-// payload contain every one of parts.
-func mqttLine(t *testing.T, vm *VM, from int, what string, parts ...string) string {
+// mqttLine waits for a message the host received, from index from on,
+// whose "topic payload" contains every one of parts.
+func mqttLine(t *testing.T, b *booth, from int, what string, parts ...string) string {
 	t.Helper()
-	_, l, err := vm.WaitLine(from, 30*time.Second, func(l string) bool {
-		if !strings.HasPrefix(l, "mqtt ") {
-			return false
-		}
-		for _, p := range parts {
-			if !strings.Contains(l, p) {
-				return false
+	deadline := time.After(30 * time.Second)
+	for {
+		b.mu.Lock()
+		for i := from; i < len(b.msgs); i++ {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(b.msgs[i], p)
+			}
+			if all {
+				l := b.msgs[i]
+				b.mu.Unlock()
+				t.Logf("%s: MQTT at the host: %s", what, l)
+				return l
 			}
 		}
-		return true
-	})
-	if err != nil {
-		t.Fatalf("%s: no MQTT message with %q: %v", what, parts, err)
+		from = len(b.msgs)
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%s: the host got no MQTT message with %q", what, parts)
+		}
 	}
-	t.Logf("%s: %s", what, l)
-	return l
 }
 
 // consumers returns the /sys/kernel/debug/gpio lines held by cuelightd.
@@ -203,13 +343,15 @@ func consumers(t *testing.T, vm *VM) []string {
 	return held
 }
 
-func station(t *testing.T, vm *VM) {
+func station(t *testing.T, vm *VM, b *booth, mqttPort int) {
 	// The pull-up the model lacks: the ACK input rests high (released).
 	must(t, vm.SetInput(ackPin, true))
 
 	from := vm.Mark()
 	_, err := vm.Command("start", 90*time.Second)
 	must(t, err)
+	b.connect(mqttPort)
+	mqttLine(t, b, 0, "started", "cuelight/station/gpiovm/info", `"channels":["fly"]`)
 	_, backend, err := vm.WaitLine(from, 10*time.Second, func(l string) bool { return strings.HasPrefix(l, "log ") && strings.Contains(l, "gpio backend") })
 	if err != nil {
 		t.Errorf("no \"gpio backend\" log line from cuelightd: %v", err)
@@ -230,10 +372,10 @@ func station(t *testing.T, vm *VM) {
 	steady(t, vm, "dark at start", goPin, false, 100*time.Millisecond)
 
 	// 2. Standby with ack requested: the standby lamp flashes at patterns.slow.
-	from = vm.Mark()
-	_, err = vm.Command("osc /cuelight/fly/standby_ack 23", 10*time.Second)
-	must(t, err)
-	mqttLine(t, vm, from, "standby", "cuelight/channel/fly/state", `"state":"standby"`, `"label":"23"`)
+	from = b.mark()
+	b.send("/cuelight/fly/standby_ack", "23")
+	b.reply("standby", "/cuelight/state/fly/standby")
+	mqttLine(t, b, from, "standby", "cuelight/channel/fly/state", `"state":"standby"`, `"label":"23"`)
 	levels, at := sample(t, vm, standbyPin, 3*slow+slow/2)
 	var rises []time.Time
 	lit := 0
@@ -263,25 +405,29 @@ func station(t *testing.T, vm *VM) {
 	// 3. ACK on the real input: pulled low for longer than the debounce
 	// (20 ms) plus the sampling period (100 ms), since the model has no
 	// edge detection and the button is seen by sampling only.
-	from = vm.Mark()
+	from = b.mark()
 	must(t, vm.SetInput(ackPin, false))
 	time.Sleep(400 * time.Millisecond)
 	must(t, vm.SetInput(ackPin, true))
-	mqttLine(t, vm, from, "ack", "cuelight/channel/fly/event", `"event":"ack"`, `"source":"button"`)
+	mqttLine(t, b, from, "ack", "cuelight/channel/fly/event", `"event":"ack"`, `"source":"button"`)
 	steady(t, vm, "acknowledged", standbyPin, true, time.Second)
 
 	// 4. GO: the GO lamp steady, the standby lamp dark.
-	from = vm.Mark()
-	_, err = vm.Command("osc /cuelight/fly/go 23", 10*time.Second)
-	must(t, err)
-	mqttLine(t, vm, from, "go", "cuelight/channel/fly/state", `"state":"go"`)
+	from = b.mark()
+	b.send("/cuelight/fly/go", "23")
+	b.reply("go", "/cuelight/state/fly/go")
+	mqttLine(t, b, from, "go", "cuelight/channel/fly/state", `"state":"go"`)
 	steady(t, vm, "go", goPin, true, 1500*time.Millisecond)
 	steady(t, vm, "go", standbyPin, false, 100*time.Millisecond)
 
 	// 5. SIGTERM: exit 0, every lamp dark, every line released.
+	from = b.mark()
 	note, err := vm.Command("term", 40*time.Second)
 	must(t, err)
 	t.Logf("SIGTERM: %s", note)
+	mqttLine(t, b, from, "SIGTERM", "cuelight/channel/fly/state", `"state":"off"`)
+	mqttLine(t, b, from, "SIGTERM", "cuelight/station/gpiovm/status offline")
+	b.disconnect()
 	if !strings.HasPrefix(note, "exit=0 ") {
 		t.Errorf("SIGTERM: cuelightd ended with %s, want exit=0", note)
 	}
@@ -295,12 +441,14 @@ func station(t *testing.T, vm *VM) {
 	}
 
 	// 6. A restart: still dark, nothing pending survives.
-	from = vm.Mark()
 	_, err = vm.Command("start", 90*time.Second)
 	must(t, err)
+	from = b.mark()
+	b.connect(mqttPort)
 	steady(t, vm, "after restart", standbyPin, false, 1500*time.Millisecond)
 	steady(t, vm, "after restart", goPin, false, 100*time.Millisecond)
-	mqttLine(t, vm, from, "after restart", "cuelight/channel/fly/state", `"state":"off"`)
+	mqttLine(t, b, from, "after restart", "cuelight/channel/fly/state", `"state":"off"`)
+	b.disconnect()
 	note, err = vm.Command("term", 40*time.Second)
 	must(t, err)
 	if !strings.HasPrefix(note, "exit=0 ") {

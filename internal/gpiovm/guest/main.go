@@ -1,33 +1,31 @@
 // Command guest is the /init of the gpiovm test's initramfs: a static
 // linux/arm64 program that sets up the guest (devtmpfs, proc, sysfs,
 // debugfs, tmpfs, the loopback interface, the watchdog module a power-off
-// needs) and then obeys one-line commands from the host on the serial
-// console. Every line it writes for the host starts with "@@ ", so kernel
-// messages on the same console are told apart.
+// needs, and the USB network modules when the initramfs has them) and then
+// obeys one-line commands from the host on the serial console. Every line
+// it writes for the host starts with "@@ ", so kernel messages on the same
+// console are told apart.
 //
 // Commands (one per line; each ends with "@@ ok <verb> ..." or
 // "@@ err <verb> <message>"):
 //
-//	start                 run /cuelightd --config /show.yaml; its log lines
-//	                      come back as "@@ log <line>", and once its MQTT
-//	                      broker answers, every message on cuelight/# as
-//	                      "@@ mqtt <topic> <payload>"
-//	osc <address> [text]  send one OSC message (string argument if text is
-//	                      given) over UDP to the station on 127.0.0.1:53100
+//	net                   bring up the USB network interface as 10.0.2.15/24
+//	                      (QEMU user networking: the host is 10.0.2.2)
+//	start                 run /cuelightd --config /show.yaml and wait for its
+//	                      "station ready" line; its log lines come back as
+//	                      "@@ log <line>"
 //	term                  SIGTERM cuelightd and wait: "@@ ok term exit=N ms=M"
 //	gpio                  /sys/kernel/debug/gpio as "@@ gpio <line>" lines
 //	smoke <out> <in>      run /smoke.test (drivers/gpio built with -tags pi)
 //	                      on those pins; its output as "@@ out <line>"
 //	poweroff              power the guest off (QEMU exits)
 //
-// The booth side (OSC sender, MQTT subscriber) runs here in the guest
-// because QEMU's raspi3b machine has no network device the kernel drives
-// without USB gadget set-up; docs/hardware-test.md says so.
+// The booth side (OSC in, MQTT out) is the host's, through QEMU's host
+// forwards: see internal/gpiovm/vm_test.go.
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -37,7 +35,6 @@ import (
 	"syscall"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/sys/unix"
 )
 
@@ -119,13 +116,29 @@ func setup() error {
 	if err := loopbackUp(); err != nil {
 		return fmt.Errorf("loopback: %w", err)
 	}
-	f, err := os.Open("/bcm2835_wdt.ko")
+	if err := loadModule("/bcm2835_wdt.ko"); err != nil {
+		return err
+	}
+	// The network, when the host gave the USB modules: in the order of
+	// /modules/order, dependencies first.
+	if order, err := os.ReadFile("/modules/order"); err == nil {
+		for _, m := range strings.Fields(string(order)) {
+			if err := loadModule("/modules/" + m + ".ko"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil && err != unix.EEXIST {
-		return fmt.Errorf("finit_module bcm2835_wdt: %w", err)
+		return fmt.Errorf("finit_module %s: %w", path, err)
 	}
 	return nil
 }
@@ -151,7 +164,6 @@ type agent struct {
 	station *exec.Cmd
 	done    chan struct{} // closed when station has exited
 	exitErr error
-	client  mqtt.Client
 }
 
 func (a *agent) do(line string) {
@@ -163,12 +175,6 @@ func (a *agent) do(line string) {
 	switch verb {
 	case "start":
 		err = a.start()
-	case "osc":
-		if len(f) < 2 {
-			err = fmt.Errorf("usage: osc <address> [text]")
-			break
-		}
-		err = sendOSC(f[1], f[2:])
 	case "term":
 		note, err = a.term()
 	case "gpio":
@@ -184,6 +190,8 @@ func (a *agent) do(line string) {
 			break
 		}
 		note, err = smoke(f[1], f[2])
+	case "net":
+		note, err = netUp()
 	case "poweroff":
 		say("ok poweroff")
 		poweroff()
@@ -197,13 +205,18 @@ func (a *agent) do(line string) {
 	say("ok %s %s", verb, note)
 }
 
-// pipeLines forwards each line of r as "@@ <prefix> <line>".
-func pipeLines(prefix string, r *os.File, wg *sync.WaitGroup) {
+// pipeLines forwards each line of r as "@@ <prefix> <line>", and closes
+// signal at the first line that match accepts (match may be nil).
+func pipeLines(prefix string, r *os.File, wg *sync.WaitGroup, match func(string) bool, signal chan struct{}) {
 	defer wg.Done()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		say("%s %s", prefix, sc.Text())
+		if match != nil && match(sc.Text()) {
+			close(signal)
+			match = nil
+		}
 	}
 }
 
@@ -224,42 +237,24 @@ func (a *agent) start() error {
 	}
 	w.Close()
 	a.station, a.done = cmd, make(chan struct{})
+	ready := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go pipeLines("log", r, &wg)
+	go pipeLines("log", r, &wg, func(line string) bool { return strings.Contains(line, `msg="station ready"`) }, ready)
 	go func() {
 		a.exitErr = cmd.Wait()
 		wg.Wait()
 		r.Close()
 		close(a.done)
 	}()
-	// The booth side: subscribe once the embedded broker answers.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-a.done:
-			return fmt.Errorf("cuelightd exited: %v", a.exitErr)
-		default:
-		}
-		opts := mqtt.NewClientOptions().AddBroker("tcp://127.0.0.1:1883").SetClientID(fmt.Sprintf("gpiovm-booth-%d", time.Now().UnixNano())).
-			SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(2 * time.Second)
-		c := mqtt.NewClient(opts)
-		tok := c.Connect()
-		if tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
-			st := c.Subscribe("cuelight/#", 1, func(_ mqtt.Client, m mqtt.Message) {
-				say("mqtt %s %s", m.Topic(), bytes.TrimSpace(m.Payload()))
-			})
-			if st.WaitTimeout(5*time.Second) && st.Error() == nil {
-				a.client = c
-				return nil
-			}
-			c.Disconnect(0)
-		}
-		say("log (agent) broker not answering yet: %v", tok.Error())
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the station's MQTT broker did not answer within 60 s")
-		}
-		time.Sleep(200 * time.Millisecond)
+	select {
+	case <-ready:
+		return nil
+	case <-a.done:
+		a.station = nil
+		return fmt.Errorf("cuelightd exited: %v", a.exitErr)
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("no \"station ready\" from cuelightd within 60 s")
 	}
 }
 
@@ -279,10 +274,6 @@ func (a *agent) term() (string, error) {
 		return "", fmt.Errorf("cuelightd did not exit within 30 s of SIGTERM (killed)")
 	}
 	took := time.Since(start)
-	if a.client != nil {
-		a.client.Disconnect(0)
-		a.client = nil
-	}
 	code := a.station.ProcessState.ExitCode()
 	a.station = nil
 	return fmt.Sprintf("exit=%d ms=%d", code, took.Milliseconds()), nil
@@ -302,32 +293,53 @@ func smoke(outPin, inPin string) (string, error) {
 	w.Close()
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go pipeLines("out", r, &wg)
-	err = cmd.Wait()
+	go pipeLines("out", r, &wg, nil, nil)
+	_ = cmd.Wait() // a failure is its exit code, reported
 	wg.Wait()
 	r.Close()
 	return fmt.Sprintf("exit=%d", cmd.ProcessState.ExitCode()), nil
 }
 
-// sendOSC sends one OSC 1.0 message with zero or one string argument.
-func sendOSC(address string, text []string) error {
-	pad := func(b []byte, s string) []byte {
-		b = append(b, s...)
-		return append(b, make([]byte, 4-len(s)%4)...)
+// netUp waits for the USB network interface (QEMU's usb-net behind the
+// Pi's dwc2 controller) and gives it QEMU user networking's guest address.
+func netUp() (string, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ifs, _ := net.Interfaces()
+		for _, i := range ifs {
+			if i.Flags&net.FlagLoopback != 0 {
+				continue
+			}
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+			if err != nil {
+				return "", err
+			}
+			defer unix.Close(fd)
+			ifr, _ := unix.NewIfreq(i.Name)
+			if err := ifr.SetInet4Addr(net.IPv4(10, 0, 2, 15).To4()); err != nil {
+				return "", err
+			}
+			if err := unix.IoctlIfreq(fd, unix.SIOCSIFADDR, ifr); err != nil {
+				return "", fmt.Errorf("%s: set address: %w", i.Name, err)
+			}
+			ifr, _ = unix.NewIfreq(i.Name)
+			ifr.SetInet4Addr(net.IPv4(255, 255, 255, 0).To4())
+			if err := unix.IoctlIfreq(fd, unix.SIOCSIFNETMASK, ifr); err != nil {
+				return "", fmt.Errorf("%s: set netmask: %w", i.Name, err)
+			}
+			ifr, _ = unix.NewIfreq(i.Name)
+			if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+				return "", err
+			}
+			ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+			if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+				return "", fmt.Errorf("%s: up: %w", i.Name, err)
+			}
+			return "iface=" + i.Name + " addr=10.0.2.15/24", nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no network interface after 60 s")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	msg := pad(nil, address)
-	if len(text) > 0 {
-		msg = pad(msg, ",s")
-		msg = pad(msg, strings.Join(text, " "))
-	} else {
-		msg = pad(msg, ",")
-	}
-
-	c, err := net.Dial("udp", "127.0.0.1:53100")
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.Write(msg)
-	return err
 }
