@@ -2,7 +2,8 @@
 
 // The hardware smoke test: run by a technician on a real Raspberry Pi with
 // one output pin wired (a jumper, or a 1 kΩ resistor) to one input pin.
-// Never run in CI. docs/hardware-test.md has the procedure:
+// CI runs it on Debian's kernel in QEMU's Raspberry Pi 3, the host being
+// the jumper (make test-gpio-vm). docs/hardware-test.md has the procedure:
 //
 //	CUELIGHT_SMOKE_OUT=GPIO17 CUELIGHT_SMOKE_IN=GPIO27 go test -tags pi -run Smoke -v ./drivers/gpio/
 //
