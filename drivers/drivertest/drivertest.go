@@ -233,9 +233,9 @@ func clampLevel(pin string, level float64) (float64, error) {
 // Button is a fake drivers.Button.
 //
 // Edges injects raw levels (true = pressed): Run stamps each with
-// Clock.Now() and debounces it with a drivers.Debouncer on Clock, exactly
-// as a real backend does, so a test sees settling, lock-out and stuck
-// faults. Events injects events that are already debounced: Run forwards
+// Clock.Now() and debounces it in drivers.RunButton on Clock, the loop of
+// every real backend, so a test sees settling, lock-out and stuck faults
+// exactly as a station would. Events injects events that are already debounced: Run forwards
 // them unchanged (an empty Pin becomes N, a zero At becomes Clock.Now()).
 // Both channels are unbuffered: a send returns once Run has taken it.
 // Never close them.
