@@ -86,12 +86,8 @@ func RunButton(ctx context.Context, halt <-chan struct{}, c Contact, o LoopOptio
 	now <- clk.Now()
 	first := true
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-halt:
-			return nil
-		default:
+		if done, err := stopped(ctx, halt); done {
+			return err
 		}
 		var tick <-chan time.Time
 		wait := time.Duration(-1)
@@ -126,12 +122,8 @@ func RunButton(ctx context.Context, halt <-chan struct{}, c Contact, o LoopOptio
 			default:
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-halt:
-			return nil
-		default:
+		if done, err := stopped(ctx, halt); done {
+			return err
 		}
 		evs = evs[:0]
 		for _, s := range b.Samples {
@@ -158,6 +150,19 @@ func RunButton(ctx context.Context, halt <-chan struct{}, c Contact, o LoopOptio
 				return nil
 			}
 		}
+	}
+}
+
+// stopped reports whether the loop must end, and what it returns: ctx's
+// error, or nil for a halt.
+func stopped(ctx context.Context, halt <-chan struct{}) (bool, error) {
+	select {
+	case <-ctx.Done():
+		return true, ctx.Err()
+	case <-halt:
+		return true, nil
+	default:
+		return false, nil
 	}
 }
 
