@@ -88,10 +88,11 @@ func TestSmoke(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Let the wire settle before the button takes its baseline:
-			// instant on a jumper; a few milliseconds where the jumper is
-			// emulated by the host (the QEMU test of docs/hardware-test.md
-			// copies the output to the input through qtest).
-			time.Sleep(100 * time.Millisecond)
+			// instant on a jumper. In the QEMU test of docs/hardware-test.md
+			// the jumper is the host copying the output to the input
+			// through qtest, a millisecond or so, but hundreds of them on
+			// a loaded CI machine.
+			time.Sleep(500 * time.Millisecond)
 			btn, err := b.Button(inName, drivers.ButtonOptions{
 				PinOptions: drivers.PinOptions{Channel: "smoke", Role: drivers.RoleAckButton, ActiveLow: activeLow},
 				StuckAfter: time.Second,
