@@ -50,8 +50,9 @@ type LoopOptions struct {
 	// Poll, when positive, makes the contact a sampling one: the
 	// sampling fallback for a contact whose edges may never come. Wait is
 	// then given wait = the time to the debouncer's next deadline, at most
-	// Poll, and no tick channel (no timer is armed), and must return by
-	// then with a sample. Zero waits for the contact or a deadline's tick.
+	// Poll, and must return by then with a sample; no timer is armed (a
+	// tick it is given has already fired). Zero waits for the contact or
+	// a deadline's tick.
 	Poll time.Duration
 	// Baseline is the level seen when watching starts, and when: it is
 	// not an event (see Debouncer.Reset).
