@@ -364,7 +364,7 @@ func station(t *testing.T, vm *VM, b *booth, mqttPort int) {
 	if held := consumers(t, vm); len(held) != 3 {
 		t.Errorf("cuelightd holds %d lines, want 3 (two lamps, one button):\n%s", len(held), strings.Join(held, "\n"))
 	} else {
-		t.Logf("lines held:\n%s", strings.Join(held, "\n"))
+		t.Logf("lines held: %s", strings.Join(held, "; "))
 	}
 
 	// 1. Dark at start.
@@ -438,6 +438,8 @@ func station(t *testing.T, vm *VM, b *booth, mqttPort int) {
 	}
 	if held := consumers(t, vm); len(held) != 0 {
 		t.Errorf("after SIGTERM the kernel still lists lines held by cuelightd:\n%s", strings.Join(held, "\n"))
+	} else {
+		t.Logf("after SIGTERM: GPLEV0 %#08x, both lamps dark; no line held by cuelightd", l)
 	}
 
 	// 6. A restart: still dark, nothing pending survives.
