@@ -34,9 +34,9 @@ const (
 
 // route is the outcome of reading one OSC message.
 type route struct {
-	kind   routeKind
-	cmds   []cues.Command
-	echo   []string // channels whose current state is sent back to the sender
+	kind routeKind
+	cmds []cues.Command
+	echo []string // channels whose current state is sent back to the sender
 
 	// A gateway's part (docs/protocol.md §9): the channels of other
 	// stations the message addressed, and the command to forward to each
@@ -45,7 +45,7 @@ type route struct {
 	fwd        cues.Command
 	fwdAll     bool
 	echoRemote []string // other stations' channels whose state (from the show view) is sent back
-	reason string   // for routeError
+	reason     string   // for routeError
 }
 
 // router turns OSC messages into cue commands for this station. It is used
