@@ -68,7 +68,7 @@ func roleOf(s string) role {
 type session struct {
 	token    string
 	user     string // "" without a login
-	role     role   // roleNone: a visitor on the login page
+	role     role
 	channels []string
 	csrf     string
 	created  time.Time

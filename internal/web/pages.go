@@ -231,43 +231,52 @@ func safeNext(next string) string {
 	return next
 }
 
+// loginCookie holds the login form's CSRF token (double submit): the form
+// carries the same value. Nothing is kept on the station before a login,
+// so a flood of login pages cannot push out anyone's session.
+const loginCookie = "cuelight_login"
+
 func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	if h.auth.open {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s := h.auth.session(r)
-	if s == nil {
-		s = h.auth.newSession(w, r, "", roleNone, nil)
-	}
-	h.page(w, r, "login", pageData{Title: "Log in", CSRF: s.csrf, Next: safeNext(r.URL.Query().Get("next"))})
+	tok := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 3600})
+	h.page(w, r, "login", pageData{Title: "Log in", CSRF: tok, Next: safeNext(r.URL.Query().Get("next"))})
 }
 
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	s := h.auth.session(r)
-	if h.auth.open || s == nil || !csrfOK(r, s) {
+	c, err := r.Cookie(loginCookie)
+	if h.auth.open || err != nil || !csrfOK(r, &session{csrf: c.Value}) {
 		writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the login page")
 		return
 	}
-	next := safeNext(r.PostFormValue("next"))
+	again := pageData{Title: "Log in", CSRF: c.Value, Next: safeNext(r.PostFormValue("next"))}
 	if !h.auth.allowLogin(r) {
 		w.Header().Set("Retry-After", fmt.Sprint(int(LoginEvery/time.Second)))
 		w.WriteHeader(http.StatusTooManyRequests)
-		h.page(w, r, "login", pageData{Title: "Log in", CSRF: s.csrf, Next: next, Error: "Too many attempts: wait a few seconds and try again."})
+		again.Error = "Too many attempts: wait a few seconds and try again."
+		h.page(w, r, "login", again)
 		return
 	}
 	u, ok := h.auth.check(r.PostFormValue("user"), r.PostFormValue("password"))
 	if !ok {
 		h.log.Warn("web login refused", "user", r.PostFormValue("user"), "from", r.RemoteAddr)
 		w.WriteHeader(http.StatusUnauthorized)
-		h.page(w, r, "login", pageData{Title: "Log in", CSRF: s.csrf, Next: next, Error: "Wrong user name or password."})
+		again.Error = "Wrong user name or password."
+		h.page(w, r, "login", again)
 		return
 	}
-	h.auth.drop(s) // a new session token after the login
+	if old := h.auth.session(r); old != nil {
+		h.auth.drop(old) // a new session token after every login
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	h.auth.newSession(w, r, u.Name, roleOf(u.Role), u.Channels)
 	h.log.Info("web login", "user", u.Name, "role", u.Role, "from", r.RemoteAddr)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, again.Next, http.StatusSeeOther)
 }
 
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
