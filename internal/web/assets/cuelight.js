@@ -448,6 +448,7 @@
   }
   function connect() {
     if (es) es.close();
+    heard = Date.now(); // the watchdog waits for this attempt
     setLive(false);
     es = new EventSource("/events" + (PAGE === "board" ? "?pins=1" : ""));
     const on = (name, f) => es.addEventListener(name, (e) => { heard = Date.now(); failures = 0; f(JSON.parse(e.data)); });
