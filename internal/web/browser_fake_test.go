@@ -185,6 +185,19 @@ func TestBrowserPhone(t *testing.T) {
 		t.Errorf("wake lock: %q", wake)
 	}
 	screenshot(t, ctx, "wing")
+	// the desk and the board at 320 px too
+	run(t, ctx, chromedp.Navigate(e.srv.URL+"/"))
+	waitFor(t, ctx, "the desk at 320 px", `document.getElementById("conn").textContent === "live" && document.querySelectorAll(".ch").length === 3`)
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 320 {
+		t.Errorf("the desk is %d px wide at 320", w)
+	}
+	small = eval[[]string](t, ctx, `[...document.querySelectorAll("button, input")].filter(e => e.offsetParent && e.getBoundingClientRect().height < 44).map(e => e.outerHTML)`)
+	if len(small) > 0 {
+		t.Errorf("desk controls under 48 px: %v", small)
+	}
+	screenshot(t, ctx, "desk-320")
+	run(t, ctx, chromedp.Navigate(e.srv.URL+"/wing/fly"))
+	waitFor(t, ctx, "the wing page again", `document.body.dataset.state === "standby"`)
 	e.srv.CloseClientConnections()
 	e.srv.Config.SetKeepAlivesEnabled(false)
 	e.srv.Listener.Close() // the station is gone
