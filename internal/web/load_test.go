@@ -97,6 +97,10 @@ func TestFiftyPages(t *testing.T) {
 	grew := after - before
 	t.Logf("RSS %.1f MB → %.1f MB with 50 pages open: +%.2f MB; CPU while idle, 5 s: %v without pages, %v with 50 (shared 2-core machine)",
 		float64(before)/(1<<20), float64(after)/(1<<20), float64(grew)/(1<<20), cpuBefore, cpuAfter)
+	if runtime.GOARCH != "amd64" {
+		t.Logf("%s (qemu-user in CI): figures only, the limits are for the amd64 host", runtime.GOARCH)
+		return
+	}
 	if raceEnabled {
 		t.Log("-race: the race detector multiplies memory; the RSS limit is not checked")
 	} else if grew > 10<<20 {
