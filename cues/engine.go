@@ -75,7 +75,7 @@ const MaxLabelBytes = 64
 
 // ChannelSpec is the part of a channel's configuration the engine needs.
 type ChannelSpec struct {
-	Name          string        // channel name (SPEC §1): a-z 0-9 - _, 1–32 characters, not reserved
+	Name          string        // channel name (docs/protocol.md §1): a-z 0-9 - _, 1–32 characters, not reserved
 	Label         string        // human label, e.g. "Fly rail" (not the cue label)
 	Lamps         int           // 1 (standby lamp only) or 2 (standby and go lamp)
 	HasCallLamp   bool          // the channel has a call_lamp output
@@ -112,14 +112,14 @@ type Command struct {
 	Value    float64 // brightness, 0..1
 	Source   Source
 	// FromBooth marks a valid command from an allowed booth address: it
-	// counts as "heard" for the heartbeat rule (SPEC §6.3), and when the
+	// counts as "heard" for the heartbeat rule (docs/protocol.md §6.3), and when the
 	// link is lost it restores it before the command applies.
 	FromBooth bool
 	ID        string // optional command id (MQTT), carried into the events it causes
 	Reason    string // button_stuck: what is stuck, e.g. "ack button GPIO22 held 10s"
 }
 
-// ChannelState is the state of one channel (SPEC §4 state JSON, without
+// ChannelState is the state of one channel (docs/protocol.md §4 state JSON, without
 // the station-wide fields station and epoch).
 type ChannelState struct {
 	Channel      string    // channel name
@@ -130,7 +130,7 @@ type ChannelState struct {
 	Seq          uint64    // number of changes of this channel since the engine was made
 }
 
-// Event is one reportable happening (SPEC §4 event JSON, without station
+// Event is one reportable happening (docs/protocol.md §4 event JSON, without station
 // and epoch).
 type Event struct {
 	Kind     EventKind // what happened
@@ -222,10 +222,10 @@ type Engine struct {
 	res Result // reused buffers
 }
 
-// Reserved words that are never channel names (SPEC §1).
+// Reserved words that are never channel names (docs/protocol.md §1).
 var reservedNames = [...]string{"all", "cue", "state", "ping", "pong", "sync", "heartbeat", "error", "station", "channel"}
 
-// CheckChannelName reports why name is not a valid channel name (SPEC §1:
+// CheckChannelName reports why name is not a valid channel name (docs/protocol.md §1:
 // lowercase a-z 0-9 - _, 1–32 characters, not a reserved word), or nil.
 func CheckChannelName(name string) error {
 	if why := nameProblem(name); why != "" {

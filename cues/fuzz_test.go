@@ -72,7 +72,7 @@ func decodeFuzz(data []byte) (hb time.Duration, ps Patterns, in []fuzzInput) {
 //   - while the hold is latched nothing goes to go, and only release (or a
 //     link loss) unlatches it;
 //   - seq grows by exactly one per change; labels and ack_requested follow
-//     SPEC §4; levels are in range; NextChange is never in the past.
+//     docs/protocol.md §4; levels are in range; NextChange is never in the past.
 func FuzzEngine(f *testing.F) {
 	// Seeds: testdata/fuzz/FuzzEngine, one named scenario per file.
 	f.Fuzz(checkEngine)

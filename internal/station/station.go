@@ -235,7 +235,7 @@ func (s *Station) build() error {
 	return nil
 }
 
-// Epoch is this process's epoch id (SPEC §4).
+// Epoch is this process's epoch id (docs/protocol.md §4).
 func (s *Station) Epoch() string { return s.epoch }
 
 // Stats are the station's counters, for GET /api/v1/stats.
