@@ -150,9 +150,9 @@ type Event struct {
 	// Unacknowledged, go only: the GO found the channel in a standby whose
 	// requested ack never came (docs/protocol.md §10).
 	Unacknowledged bool
-	ElapsedMs      int64 // late_ack only: milliseconds from the standby to the escalation
-	Reason   string    // refused and fault only
-	ID       string    // the command's id, if any
+	ElapsedMs      int64  // late_ack only: milliseconds from the standby to the escalation
+	Reason         string // refused and fault only
+	ID             string // the command's id, if any
 }
 
 // Refusal is a command (or part of one) the engine did not carry out.
@@ -199,9 +199,9 @@ type channel struct {
 	// callInUntil is the end of the call_lamp flash of a call in (the
 	// call_out is not driven by it).
 	callInUntil time.Time
-	esc       escalation
-	bright    float64
-	goRefusal string // the reason a GO without an ack is refused
+	esc         escalation
+	bright      float64
+	goRefusal   string // the reason a GO without an ack is refused
 }
 
 // Engine is the cue state machine of one station: commands and clock times

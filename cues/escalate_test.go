@@ -121,7 +121,7 @@ func TestEscalationCases(t *testing.T) {
 		name  string
 		hb    time.Duration
 		steps func(e *Engine) []Event // after a standby on fly at sb: their events
-		late  int             // late_ack events on fly from sb to sb+60s
+		late  int                     // late_ack events on fly from sb to sb+60s
 	}{
 		{"acked in time", 0, func(e *Engine) []Event { return e.Apply(sb.Add(9*time.Second), button(VerbButtonPress, "fly")).Events }, 0},
 		{"acked by software in time", 0, func(e *Engine) []Event { return e.Apply(sb.Add(9999*ms), osc(VerbAck, "fly")).Events }, 0},
