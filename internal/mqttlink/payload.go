@@ -60,6 +60,12 @@ type Event struct {
 	Unwarned bool   `json:"unwarned,omitempty"` // a GO from off
 	Reason   string `json:"reason,omitempty"`   // on refused and rejected
 	ID       string `json:"id,omitempty"`       // the command id when the event answers an MQTT command
+	// Unacknowledged: a GO given to a standby whose requested ack never
+	// came (docs/protocol.md §10); written only when true.
+	Unacknowledged bool `json:"unacknowledged,omitempty"`
+	// ElapsedMS: late_ack only, milliseconds from the standby to the
+	// escalation; written only when not 0.
+	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
 }
 
 // eventWire is Event as written: ack_ms present exactly on ack events.
@@ -76,6 +82,9 @@ type eventWire struct {
 	Unwarned bool   `json:"unwarned,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	ID       string `json:"id,omitempty"`
+
+	Unacknowledged bool  `json:"unacknowledged,omitempty"`
+	ElapsedMS      int64 `json:"elapsed_ms,omitempty"`
 }
 
 // MarshalJSON writes the event as SPEC §4 describes it.
@@ -84,6 +93,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Event: e.Event, Channel: e.Channel, Station: e.Station, Label: e.Label,
 		At: e.At, Source: e.Source, Seq: e.Seq, Epoch: e.Epoch,
 		Unwarned: e.Unwarned, Reason: e.Reason, ID: e.ID,
+		Unacknowledged: e.Unacknowledged, ElapsedMS: e.ElapsedMS,
 	}
 	if e.Event == "ack" {
 		ms := e.AckMS
@@ -102,6 +112,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		Event: w.Event, Channel: w.Channel, Station: w.Station, Label: w.Label,
 		At: w.At, Source: w.Source, Seq: w.Seq, Epoch: w.Epoch,
 		Unwarned: w.Unwarned, Reason: w.Reason, ID: w.ID,
+		Unacknowledged: w.Unacknowledged, ElapsedMS: w.ElapsedMS,
 	}
 	if w.AckMS != nil {
 		e.AckMS = *w.AckMS
@@ -119,6 +130,7 @@ type Info struct {
 	Started       string    `json:"started"` // FormatTime of the process start
 	Channels      []string  `json:"channels"`
 	Link          string    `json:"link"`           // ok, lost, or none (no heartbeat configured)
+	Intercom      string    `json:"intercom,omitempty"` // ok or lost: the Green-GO intercom (docs/protocol.md §10); absent without one
 	DroppedEvents int64     `json:"dropped_events"` // events dropped because the outgoing queue was full
 	MQTT          *MQTTInfo `json:"mqtt,omitempty"`
 }
