@@ -129,9 +129,9 @@ type Info struct {
 	Epoch         string    `json:"epoch"`
 	Started       string    `json:"started"` // FormatTime of the process start
 	Channels      []string  `json:"channels"`
-	Link          string    `json:"link"`           // ok, lost, or none (no heartbeat configured)
+	Link          string    `json:"link"`               // ok, lost, or none (no heartbeat configured)
 	Intercom      string    `json:"intercom,omitempty"` // ok or lost: the Green-GO intercom (docs/protocol.md §10); absent without one
-	DroppedEvents int64     `json:"dropped_events"` // events dropped because the outgoing queue was full
+	DroppedEvents int64     `json:"dropped_events"`     // events dropped because the outgoing queue was full
 	MQTT          *MQTTInfo `json:"mqtt,omitempty"`
 }
 
