@@ -18,8 +18,6 @@ import (
 type intercomPart struct {
 	gg    *greengo.Adapter // nil without intercom.greengo for this station's channels
 	state atomic.Value     // string: the adapter's ok|lost, for info()
-	// greengoListen overrides the adapter's local address (tests).
-	greengoListen string
 }
 
 // buildIntercom opens the Green-GO adapter's socket when the show maps a
@@ -39,7 +37,7 @@ func (s *Station) buildIntercom() error {
 		return nil
 	}
 	gg, err := greengo.New(greengo.Options{
-		Address: g.Address, Channels: mine, Listen: s.intercom.greengoListen,
+		Address: g.Address, Channels: mine,
 		Clock: s.clock, Logger: s.log.With("part", "greengo"),
 		OnState: s.intercomChanged,
 	})
