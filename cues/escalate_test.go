@@ -64,7 +64,9 @@ func lateAcks(evs []Event) []Event {
 func TestEscalationLateAck(t *testing.T) {
 	t.Parallel()
 	e := newEscEngine(t, 0)
-	sb := t0.Add(time.Second)
+	// Off the slow flash's 500 ms edges, so only the escalation deadline
+	// itself can wake the station at that instant.
+	sb := t0.Add(1130 * ms)
 	e.Apply(sb, osc(VerbStandby, "fly", "12"))
 	due := sb.Add(10 * time.Second)
 	if d, ok := e.Escalating("fly"); !ok || !d.Equal(due) {

@@ -374,3 +374,24 @@ func TestNewRefusesBadChannel(t *testing.T) {
 		}
 	}
 }
+
+// Only the device's own address is heard: a valid reply from another
+// address is ignored.
+func TestRepliesOnlyFromTheDevice(t *testing.T) {
+	t.Parallel()
+	a := start(t, Options{Address: "127.0.0.1:9", Channels: map[string]int{"fly": 1}})
+	other, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	defer other.Close()
+	reply, _ := osc.NewMessage("/ggo/state/heartbeat").MarshalBinary()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(a.LocalAddr().Port())}
+	if _, err := other.WriteToUDP(reply, to); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stranger's reply counted", func() bool { return a.Stats().Ignored == 1 })
+	if a.State() != StateLost || a.Stats().Received != 0 {
+		t.Errorf("a reply from 127.0.0.2 was heard: %+v", a.Stats())
+	}
+}
