@@ -59,6 +59,9 @@ type MQTT struct {
 	// Broker is "embedded" or the outside broker's URL as written
 	// (tcp://, mqtt://, ssl://, mqtts://, ws://, wss://).
 	Broker string
+	// Brokers are every outside broker URL when mqtt.broker is a list
+	// (Broker is the first); nil when one broker is given.
+	Brokers []string
 	// Embedded is Broker == "embedded".
 	Embedded bool
 	// EmbeddedStation is the station that runs the embedded broker: the
@@ -171,12 +174,18 @@ type Patterns = cues.Patterns
 const (
 	DriverGPIO = "gpio" // Raspberry Pi header pins through periph.io
 	DriverSim  = "sim"  // the simulated board (docs/protocol.md §7)
+	DriverNone = "none" // no lamps at all: a booth machine or a laptop running a gateway
 )
 
 // Station is one cuelightd process (normally one Pi).
 type Station struct {
 	Name   string
-	Driver string // DriverGPIO or DriverSim
+	Driver string // DriverGPIO, DriverSim or DriverNone
+	// Gateway makes the station accept OSC for every channel of the show,
+	// forwarding commands for other stations' channels as MQTT commands
+	// and relaying every channel's state as OSC feedback
+	// (docs/protocol.md §9).
+	Gateway bool
 	// AllowBootPins accepts pins that are pulled high or toggle while a
 	// Raspberry Pi boots (GPIO0–8, GPIO14, GPIO15); each use is a warning.
 	AllowBootPins bool
@@ -372,6 +381,10 @@ type BrokerPlan struct {
 	// URL is the broker to connect to when RunEmbedded is false: the
 	// outside broker, or the embedded broker of another station.
 	URL string
+	// URLs are every broker to try, in order (URL first): mqtt.broker as
+	// a list. The station uses the first that answers, moves to the next
+	// when it fails, and back to the first when it returns.
+	URLs []string
 }
 
 // BrokerFor returns how the named station reaches the broker: with an
@@ -380,10 +393,14 @@ type BrokerPlan struct {
 func (c *Config) BrokerFor(station string) BrokerPlan {
 	switch {
 	case !c.MQTT.Embedded:
-		return BrokerPlan{URL: c.MQTT.Broker}
+		urls := c.MQTT.Brokers
+		if len(urls) == 0 {
+			urls = []string{c.MQTT.Broker}
+		}
+		return BrokerPlan{URL: urls[0], URLs: urls}
 	case station == c.MQTT.EmbeddedStation:
 		return BrokerPlan{RunEmbedded: true}
 	default:
-		return BrokerPlan{URL: c.MQTT.EmbeddedURL}
+		return BrokerPlan{URL: c.MQTT.EmbeddedURL, URLs: []string{c.MQTT.EmbeddedURL}}
 	}
 }

@@ -49,6 +49,7 @@ type rawFile struct {
 type rawMQTT struct {
 	line                         int // line of the mqtt key
 	Broker, Listen, TopicPrefix  val[string]
+	Brokers                      []val[string] // broker given as a list: every URL, in order
 	EmbeddedStation, EmbeddedURL val[string]
 	Username, Password           val[string]
 	ClockSkew                    val[time.Duration]
@@ -99,6 +100,7 @@ type rawStation struct {
 	AllowBootPins val[bool]
 	Debounce      val[time.Duration]
 	MinBrightness val[float64]
+	Gateway       val[bool]
 	EscalateAfter val[time.Duration]
 }
 
@@ -678,7 +680,17 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 func (d *decoder) decodeMQTT(r *rawMQTT, e kv) {
 	r.line = e.line
 	m, _ := d.fields(e.path, e.line, e.val, mqttSection)
-	r.Broker = d.text(m, "broker", "write embedded or a URL such as tcp://10.10.0.2:1883")
+	if b, ok := m["broker"]; ok && b.val != nil && resolve(b.val) != nil && resolve(b.val).Kind == yaml.SequenceNode {
+		r.Brokers, _ = d.list(m, "broker", "tcp://10.10.0.2:1883, tcp://10.10.0.3:1883")
+		if len(r.Brokers) > 0 {
+			r.Broker = r.Brokers[0]
+		} else {
+			d.errf(b.line, b.path, "write broker: embedded, one URL, or a list of URLs", "is an empty list")
+			r.Broker = val[string]{Line: b.line, Bad: true}
+		}
+	} else {
+		r.Broker = d.text(m, "broker", "write embedded, a URL such as tcp://10.10.0.2:1883, or a list of URLs")
+	}
 	r.Listen = d.text(m, "listen", "write host:port, e.g. 127.0.0.1:1883")
 	r.TopicPrefix = d.text(m, "topic_prefix", "write topic_prefix: cuelight")
 	r.ClockSkew = d.duration(m, "clock_skew")
@@ -728,6 +740,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.AllowBootPins = d.boolean(m, "allow_boot_pins")
 	s.Debounce = d.duration(m, "debounce")
 	s.MinBrightness = d.number(m, "min_brightness")
+	s.Gateway = d.boolean(m, "gateway")
 	s.EscalateAfter = d.duration(m, "escalate_after")
 	return s
 }

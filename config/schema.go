@@ -29,7 +29,7 @@ var (
 	eosSection      = &section{keys: []string{"cue_list"}}
 	consolesSection = &section{keys: []string{"eos"}, sub: map[string]*section{"eos": eosSection}}
 	patternsSection = &section{keys: []string{"slow", "fast", "wink_on", "wink_every", "alternate", "double_every"}}
-	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "escalate_after"}}
+	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway", "escalate_after"}}
 	channelSection  = &section{
 		keys: []string{"station", "label", "standby_lamp", "go_lamp", "call_lamp", "call_out",
 			"ack_button", "call_button", "require_ack", "go_requires_ack", "go_hold", "stuck_after",

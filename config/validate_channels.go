@@ -52,6 +52,15 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 		case len(names) > 1:
 			d.errf(r.Line, path+".station", "stations: "+strings.Join(names, ", "), "is required when the show has several stations")
 		}
+		if stOK && st.Driver == DriverNone {
+			line := r.Station.Line
+			if line == 0 {
+				line = r.Line
+			}
+			d.errf(line, path+".station", "give the channel to a station that drives lamps (driver: gpio or sim)",
+				"station %s has driver: none, so it has no lamps", st.Name)
+			stOK = false
+		}
 		if !r.Pins[0].given {
 			d.required(r.Line, path+".standby_lamp", "every channel needs a lamp, e.g. standby_lamp: GPIO17")
 		}

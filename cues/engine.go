@@ -730,7 +730,7 @@ func (e *Engine) channelVerb(i int, now time.Time, c *Command) {
 	case VerbForceGo:
 		e.goChannel(i, now, c, true)
 	case VerbOff:
-		if ch.cs.State != StateOff {
+		if !Quiet(ch.cs, *c) {
 			label := ch.cs.Label
 			e.change(i, now, StateOff, "", false)
 			e.event(i, EventOff, label, now, c.Source, c.ID)
@@ -749,17 +749,11 @@ func (e *Engine) standby(i int, now time.Time, c *Command) {
 	if c.HasLabel {
 		label = c.Label
 	}
-	switch ch.cs.State {
-	case StateStandby:
-		if label == ch.cs.Label && (ch.cs.AckRequested || !ackReq) {
-			return // duplicate
-		}
-		// A new cue, or the same cue now asking for an ack: a new standby.
-	case StateAck:
-		if label == ch.cs.Label {
-			return // duplicate: never un-acknowledge a position
-		}
+	if Quiet(ch.cs, *c) {
+		return // duplicate: the same cue again (never un-acknowledge a position)
 	}
+	// Otherwise a new cue, or the same cue now asking for an ack: a new
+	// standby.
 	e.change(i, now, StateStandby, label, ackReq)
 	e.event(i, EventStandby, label, now, c.Source, c.ID)
 	e.armEscalation(i, now)
@@ -774,7 +768,7 @@ func (e *Engine) goChannel(i int, now time.Time, c *Command, force bool) {
 	unacked := ch.cs.State == StateStandby && ch.cs.AckRequested
 	switch ch.cs.State {
 	case StateGo:
-		if !c.HasLabel || c.Label == ch.cs.Label {
+		if Quiet(ch.cs, *c) {
 			return // duplicate
 		}
 		label, unwarned = c.Label, true
@@ -809,7 +803,7 @@ func (e *Engine) call(i int, now time.Time, c *Command) {
 }
 
 func (e *Engine) brightness(i int, now time.Time, c *Command) {
-	if !(c.Value > 0 && c.Value <= 1) { // NaN too
+	if !brightnessValid(c.Value) {
 		e.refuse(i, e.ch[i].spec.Name, ReasonBrightness, now, c)
 		return
 	}

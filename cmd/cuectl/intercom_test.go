@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 )
 
@@ -51,7 +52,7 @@ func TestIntercomEventsShown(t *testing.T) {
 	}
 	// A command's answer (cuectl go fly over MQTT).
 	cv := &channelView{name: "fly"}
-	if got := mqttEventLine(request{verb: "go", target: "fly"}, cv, &goEv); !strings.Contains(got, "unacknowledged: the position never acknowledged the standby") {
+	if got := mqttEventLine(request{verb: cues.VerbGo, target: "fly"}, cv, &goEv); !strings.Contains(got, "unacknowledged: the position never acknowledged the standby") {
 		t.Errorf("go answer %q does not say it was unacknowledged", got)
 	}
 }

@@ -384,6 +384,7 @@ func TestLateAckStation(t *testing.T) {
 		t.Fatalf("oscsend: %v %s", err, out)
 	}
 	waitFor(t, "intercom ok", func() bool { return r.st.info().Intercom == "ok" })
+	waitFor(t, "6 messages counted", func() bool { return r.st.Stats().Intercom.Sent == 6 })
 	if st := r.st.Stats().Intercom; st == nil || st.Received != 1 || st.Sent != 6 {
 		t.Errorf("intercom stats %+v, want 1 received and 6 sent", st)
 	}

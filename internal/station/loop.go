@@ -21,8 +21,9 @@ import (
 //
 // Its control surface, beside its inputs: calls runs a function on the
 // loop between inputs (tests move a fake clock through it and read the
-// engine), and buttonsHandled counts the button events applied, so that a
-// test can wait for the loop without sleeping.
+// engine), and buttonsHandled and mqttHandled count the button events and
+// MQTT commands applied, so that a test can wait for the loop without
+// sleeping.
 func (s *Station) cueLoop(ctx context.Context) error {
 	timer := s.clock.NewTimer(time.Hour)
 	timer.Stop()
@@ -62,6 +63,7 @@ func (s *Station) cueLoop(ctx context.Context) error {
 			s.buttonsHandled.Add(1)
 		case in := <-s.mqttIn():
 			s.handleMQTT(s.clock.Now(), in)
+			s.mqttHandled.Add(1)
 		case <-timer.Chan():
 			fire()
 		case <-watchdog:
@@ -101,6 +103,13 @@ func (s *Station) handleOSC(now time.Time, req request) {
 		for _, st := range s.engine.States(s.scratchStates[:0]) {
 			s.rep.reply(req.from, stateMessage(st))
 		}
+		if s.gw != nil { // a gateway answers for the whole show
+			for _, c := range s.view.Channels() {
+				if !s.router.isMine[c.Name] {
+					s.rep.reply(req.from, viewMessage(c))
+				}
+			}
+		}
 		return
 	case routeError:
 		s.rep.replyError(req.from, req.address, req.r.reason)
@@ -126,6 +135,11 @@ func (s *Station) handleOSC(now time.Time, req request) {
 	for _, ch := range req.r.echo {
 		if st, ok := s.engine.Snapshot(ch); ok {
 			s.rep.reply(req.from, stateMessage(st))
+		}
+	}
+	for _, ch := range req.r.echoRemote {
+		if c, ok := s.view.Channel(ch); ok {
+			s.rep.reply(req.from, viewMessage(c))
 		}
 	}
 }

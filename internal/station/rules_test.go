@@ -616,3 +616,11 @@ func TestNoStateBelowMinBrightness(t *testing.T) {
 		t.Errorf("sl's lamp %+v at brightness 0.05, want lit at the floor 0.3", p)
 	}
 }
+
+// onLoopSync waits until the cue loop has finished what it was doing: its
+// reports of everything handled so far are out.
+func (s *Station) onLoopSync() {
+	done := make(chan struct{})
+	s.calls <- func() { close(done) }
+	<-done
+}

