@@ -922,19 +922,21 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 		if ch.cs.State == StateGo {
 			consider(ch.goUntil)
 		}
-		if now.Before(ch.callUntil) && ch.spec.HasCallOut {
+		if ch.spec.HasCallOut && now.Before(ch.callUntil) {
 			consider(ch.callUntil)
 		}
-		if lampUntil := later(ch.callUntil, ch.callInUntil); now.Before(lampUntil) && ch.spec.HasCallLamp {
-			// The call lamp flashes until lampUntil, then goes dark: a
-			// change only if it is lit then.
-			if n := next(PatternFast); n.Before(lampUntil) {
-				consider(n)
-			} else if e.shape[PatternFast].on(d) {
-				consider(lampUntil)
+		if ch.spec.HasCallLamp {
+			// The call lamp flashes until lampUntil (a call or a call in),
+			// then goes dark: a change only if it is lit then.
+			if lampUntil := later(ch.callUntil, ch.callInUntil); now.Before(lampUntil) {
+				if n := next(PatternFast); n.Before(lampUntil) {
+					consider(n)
+				} else if e.shape[PatternFast].on(d) {
+					consider(lampUntil)
+				}
 			}
 		}
-		if !ch.esc.due.IsZero() {
+		if e.escOn && !ch.esc.due.IsZero() {
 			consider(ch.esc.due)
 		}
 	}
