@@ -88,19 +88,20 @@ const (
 	VerbButtonRelease      // the channel's ack button came up (does nothing)
 	VerbCallButton         // the channel's call button: a call from the wing
 	VerbButtonStuck        // a driver reports a stuck button (fault)
+	VerbCallIn             // the channel's call_in input: a call from the intercom (docs/protocol.md §10)
 )
 
 var verbNames = [...]string{
 	"", "standby", "standby_ack", "go", "force_go", "off", "ack", "call",
 	"brightness", "hold", "release", "go_cue", "heartbeat",
-	"button_press", "button_release", "call_button", "button_stuck",
+	"button_press", "button_release", "call_button", "button_stuck", "call_in",
 }
 
 // String returns the verb's name, as in OSC addresses and MQTT commands:
 // "standby", "standby_ack", "go", "force_go", "off", "ack", "call",
 // "brightness", "hold", "release", and for the others "go_cue",
 // "heartbeat", "button_press", "button_release", "call_button",
-// "button_stuck".
+// "button_stuck", "call_in".
 func (v Verb) String() string {
 	if v != 0 && int(v) < len(verbNames) {
 		return verbNames[v]

@@ -69,6 +69,7 @@ func (r *reporter) event(ev cues.Event) {
 		Event: string(ev.Kind), Channel: ev.Channel, Station: r.station, Label: ev.Label,
 		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: r.epoch,
 		AckMS: ev.AckMs, Unwarned: ev.Unwarned, Reason: ev.Reason, ID: ev.ID,
+		Unacknowledged: ev.Unacknowledged, ElapsedMS: ev.ElapsedMs,
 	}
 	r.view.Event(me)
 	if r.link == nil {
@@ -93,6 +94,13 @@ func (r *reporter) logEvent(ev cues.Event) {
 	}
 	if ev.Unwarned {
 		attrs = append(attrs, "unwarned", true)
+	}
+	if ev.Unacknowledged {
+		attrs = append(attrs, "unacknowledged", true)
+	}
+	if ev.Kind == cues.EventLateAck {
+		attrs = append(attrs, "elapsed_ms", ev.ElapsedMs)
+		lvl = slog.LevelWarn
 	}
 	r.log.Log(context.Background(), lvl, string(ev.Kind), attrs...)
 }
