@@ -200,6 +200,14 @@ func TestMemoryUnderStateLoad(t *testing.T) {
 	if maxSum > limit || st1+br1 > limit {
 		t.Errorf("station + broker RSS above 30 MB: max %s during, %s after", mb(maxSum), mb(st1+br1))
 	}
+	if got := states.Load(); got != int64(sent) {
+		t.Errorf("%d state changes sent, %d states received: the station's warnings:", sent, got)
+		for _, line := range strings.Split(s.log.String(), "\n") {
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				t.Log(line)
+			}
+		}
+	}
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
