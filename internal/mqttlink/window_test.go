@@ -348,6 +348,10 @@ func TestFullWindowCoalescesStatesAndDropsOldestEvents(t *testing.T) {
 	if !strings.Contains(logs.String(), "dropped the oldest event") || !strings.Contains(logs.String(), "dropped_total=1") {
 		t.Errorf("drops not logged:\n%s", logs.String())
 	}
+	if !strings.Contains(logs.String(), "mqtt window full") || !strings.Contains(logs.String(), "coalesced_total=1\n") ||
+		!strings.Contains(logs.String(), "coalesced_total=10000") {
+		t.Errorf("coalesced states not logged:\n%s", logs.String())
+	}
 }
 
 // The outbox's rules on their own: room means one entry per change; no
