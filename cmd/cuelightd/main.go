@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/cuelight/cuelight/internal/flagtext"
 	"github.com/cuelight/cuelight/internal/broker"
 )
 
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fs.SetOutput(helpOut)
 		fmt.Fprintf(helpOut, usage, defaultConfig)
-		fs.PrintDefaults()
+		flagtext.Print(helpOut, fs)
 		fmt.Fprint(helpOut, usageTail)
 	}
 	if err := fs.Parse(args); err != nil {
