@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cuelight/cuelight/internal/flagtext"
 	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/internal/flagtext"
 )
 
 // Built-in defaults: the demo show's addresses (docs/protocol.md §5).

@@ -19,8 +19,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/cuelight/cuelight/internal/flagtext"
 	"github.com/cuelight/cuelight/internal/broker"
+	"github.com/cuelight/cuelight/internal/flagtext"
 )
 
 // version is stamped at release build time (-ldflags "-X main.version=...").
