@@ -1,7 +1,9 @@
 package web
 
 import (
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,3 +211,90 @@ func TestBrowserPhone(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// blackhole is a TCP proxy whose open connections can go silent, as a
+// phone's do when it sleeps: nothing arrives, nothing is closed.
+type blackhole struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	silent bool
+}
+
+func newBlackhole(t *testing.T, to string) *blackhole {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackhole{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			pipe := func(dst, src net.Conn) {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if err != nil {
+						dst.Close()
+						return
+					}
+					b.mu.Lock()
+					drop := b.silent
+					b.mu.Unlock()
+					if !drop {
+						dst.Write(buf[:n])
+					}
+				}
+			}
+			go pipe(s, c)
+			go pipe(c, s)
+		}
+	}()
+	return b
+}
+
+func (b *blackhole) url() string { return "http://" + b.ln.Addr().String() }
+
+// TestBrowserWake: the wing page's connection goes silent (the phone
+// sleeps) while the show moves on; when the phone wakes the page
+// reconnects and shows the current state, and never again the old one.
+func TestBrowserWake(t *testing.T) {
+	e := newEnv(t, testShow(t, ""), nil)
+	v := e.show.view
+	now := time.Now().UTC()
+	v.Status("a", "online")
+	v.Info("a", mqttlink.Info{Started: mqttlink.FormatTime(now.Add(-time.Minute)), Link: "ok"})
+	v.State(mqttlink.State{Channel: "fly", Station: "a", State: "standby", Label: "51", Since: mqttlink.FormatTime(now), Seq: 1, Epoch: "e1"})
+	bh := newBlackhole(t, e.srv.Listener.Addr().String())
+	ctx := browser(t, 390, 844)
+	run(t, ctx, chromedp.Navigate(bh.url()+"/wing/fly"))
+	waitFor(t, ctx, "standby 51", `document.body.dataset.state === "standby" && document.getElementById("label").textContent === "51"`)
+
+	bh.mu.Lock()
+	bh.silent = true
+	bh.mu.Unlock()
+	// the show moves on while the phone sleeps: 51 is cancelled, 52 given
+	v.State(mqttlink.State{Channel: "fly", Station: "a", State: "off", Since: mqttlink.FormatTime(now.Add(time.Second)), Seq: 2, Epoch: "e1"})
+	v.State(mqttlink.State{Channel: "fly", Station: "a", State: "standby", Label: "52", Since: mqttlink.FormatTime(now.Add(2 * time.Second)), Seq: 3, Epoch: "e1"})
+	time.Sleep(3500 * time.Millisecond) // asleep for longer than the page trusts a quiet stream on waking
+	bh.mu.Lock()
+	bh.silent = false // the network is back, the old connection stays dead (its bytes were lost)
+	bh.mu.Unlock()
+	eval[bool](t, ctx, `(() => { window.shown = []; new MutationObserver(() => window.shown.push(document.body.dataset.state + "/" + document.getElementById("label").textContent))
+		.observe(document.body, {subtree: true, attributes: true, childList: true, characterData: true});
+		document.dispatchEvent(new Event("visibilitychange")); return true; })()`) // the phone wakes
+	waitFor(t, ctx, "standby 52 after waking", `document.body.dataset.state === "standby" && document.getElementById("label").textContent === "52"`)
+	for _, s := range eval[[]string](t, ctx, `window.shown`) {
+		if strings.Contains(s, "51") {
+			t.Errorf("after waking the page showed the old standby: %q", s)
+		}
+	}
+}

@@ -474,6 +474,8 @@
     if (PAGE === "wing" && !lock) keepAwake();
   });
   window.addEventListener("pageshow", (e) => { if (e.persisted) connect(); });
+  document.addEventListener("resume", () => connect()); // a frozen page thawed
+  window.addEventListener("online", () => connect()); // the phone's network is back
   setInterval(() => {
     if (Date.now() - heard > 2.5 * TICK) connect();
     if (!M || !live) return;
