@@ -37,6 +37,7 @@ type Config struct {
 	Web      Web       // the web listener (sim board API, health check)
 	Consoles Consoles  // lighting-console integrations
 	Patterns Patterns  // lamp pattern timings
+	Report   Report    // the performance report
 	Stations []Station // in file order, at least one
 	Channels []Channel // in file order, at least one
 
@@ -44,6 +45,13 @@ type Config struct {
 	// with allow_boot_pins, a TLS check turned off, ...). Each prints in
 	// the same FILE:LINE: key: message form as an error.
 	Warnings []Problem
+}
+
+// Report is the report: section (docs/report.md).
+type Report struct {
+	// LateAck: an ack that took longer is flagged late in the report
+	// (default DefaultLateAck).
+	LateAck time.Duration
 }
 
 // Broker values.
@@ -186,7 +194,10 @@ type Station struct {
 	// command or a channel's brightness never dims a lamp below it, so a
 	// lit lamp is always visible and a dark lamp never means GO.
 	MinBrightness float64
-	Line          int // line of the station's key in the file
+	// Record is the show log's path when this station records the whole
+	// show (docs/report.md); "" when it does not.
+	Record string
+	Line   int // line of the station's key in the file
 }
 
 // Pull is the bias of a button input.

@@ -141,6 +141,7 @@ type Link struct {
 	info    *Info            // latest unpublished info
 	events  *eventQueue
 	wake    chan struct{} // cap 1: work for the publisher
+	markers markerQueue   // performance markers (marker.go)
 
 	// pubSem serialises publishing (publisher goroutine, OnConnect, Close)
 	// so that retained states go out in the order they were taken.
