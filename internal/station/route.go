@@ -30,6 +30,7 @@ const (
 	routeSync                       // reply every channel's state
 	routeError                      // reply /cuelight/error with reason
 	routeElsewhere                  // matches only channels of other stations: not an error here
+	routeMarker                     // a performance marker for the show log (record.go)
 )
 
 // route is the outcome of reading one OSC message.
@@ -38,6 +39,7 @@ type route struct {
 	cmds   []cues.Command
 	echo   []string // channels whose current state is sent back to the sender
 	reason string   // for routeError
+	marker marker   // for routeMarker
 }
 
 // router turns OSC messages into cue commands for this station. It is used
@@ -104,6 +106,9 @@ func (r *router) route(m *osc.Message) route {
 				return r.commands(cues.Command{Verb: cues.VerbRelease})
 			}
 			return route{kind: routeError, reason: "unknown show-wide command " + parts[2] + ": use hold or release"}
+		}
+		if parts[1] == "show" && isMarkerKind(parts[2]) {
+			return r.routeShow(parts[2], m)
 		}
 		if parts[1] == "cue" && parts[2] == "go" {
 			a := readArgs(m, true)
