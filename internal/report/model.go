@@ -93,11 +93,11 @@ type Position struct {
 	AckMS        int64
 	GO           time.Time
 	Cleared      time.Time // left standby or ack without a GO (off, hold, lost, another standby)
-	Late         bool     // ack took longer than late_ack
-	Unacked      bool     // GO with an ack requested and none given
-	Unwarned     bool     // GO from off
-	Forced       bool     // force_go
-	Refused      []string // reasons of refused GOs and standbys
+	Late         bool      // ack took longer than late_ack
+	Unacked      bool      // GO with an ack requested and none given
+	Unwarned     bool      // GO from off
+	Forced       bool      // force_go
+	Refused      []string  // reasons of refused GOs and standbys
 }
 
 // Fault is one line of the faults section.
