@@ -295,4 +295,3 @@ func (c *cli) recordCmd(ctx context.Context, name string, args []string) int {
 	fmt.Fprintf(c.stdout, "stopped: %d messages recorded, %d repeats skipped\n", rec.Stored(), rec.Skipped())
 	return exitOK
 }
-
