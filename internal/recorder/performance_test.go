@@ -80,7 +80,7 @@ func TestPerformancesFromMarkers(t *testing.T) {
 func TestClassify(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		topic, payload          string
+		topic, payload         string
 		kind, station, channel string
 		at                     string // "" = none (the receive time stands in)
 		ok                     bool

@@ -45,4 +45,3 @@ func TestRouteShowMarkers(t *testing.T) {
 		})
 	}
 }
-
