@@ -389,7 +389,11 @@ func Compute(perf recorder.Performance, msgs, before []recorder.Message, o Optio
 				p.Unwarned = e.Unwarned
 				requested := p.AckRequested || (ackReq[e.Channel] != "" && ackReq[e.Channel] == e.Label)
 				p.Unacked = unacked || (requested && p.Ack.IsZero() && !p.Standby.IsZero())
-				p.Forced = forcedIDs[e.ID] || (o.GoRequiresAck[e.Channel] && p.Ack.IsZero())
+				// force_go: the event does not say so; it is a GO that only
+				// force_go could give: an MQTT force_go command, or a GO
+				// without an ACK on a channel that needs one (go_requires_ack
+				// in the show file, or a GO refused for it just before).
+				p.Forced = forcedIDs[e.ID] || (p.Ack.IsZero() && (o.GoRequiresAck[e.Channel] || refusedForAck(p.Refused)))
 				if c.GO.IsZero() || m.At.Before(c.GO) {
 					c.GO = m.At
 				}
@@ -458,6 +462,17 @@ func Compute(perf recorder.Performance, msgs, before []recorder.Message, o Optio
 	r.Channels = append(r.Channels, extra...)
 	r.stationOf = stationOf
 	return r
+}
+
+// refusedForAck reports whether one of the reasons is a GO refused for
+// want of an ACK (go_requires_ack), which only force_go overrides.
+func refusedForAck(reasons []string) bool {
+	for _, r := range reasons {
+		if strings.Contains(r, "force_go") {
+			return true
+		}
+	}
+	return false
 }
 
 func joinNonEmpty(parts ...string) string {

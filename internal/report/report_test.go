@@ -203,3 +203,32 @@ func BenchmarkReport3h(b *testing.B) {
 		}
 	}
 }
+
+// force_go is read from what only it can do: a GO without an ACK after a
+// GO refused for want of one, even without the show file.
+func TestForceGoWithoutShowFile(t *testing.T) {
+	t.Parallel()
+	at := func(s int) string { return mqttlink.FormatTime(t0.Add(time.Duration(s) * time.Second)) }
+	ev := func(s int, e mqttlink.Event) recorder.Message {
+		e.At, e.Channel, e.Station = at(s), "fly", "wing"
+		b, _ := json.Marshal(e)
+		return recorder.Message{At: t0.Add(time.Duration(s) * time.Second), Kind: recorder.KindEvent, Topic: "cuelight/channel/fly/event", Channel: "fly", Payload: b}
+	}
+	msgs := []recorder.Message{
+		ev(1, mqttlink.Event{Event: "standby", Label: "7"}),
+		ev(2, mqttlink.Event{Event: "refused", Label: "7", Reason: "fly needs an acknowledged standby before GO; use force_go to override"}),
+		ev(3, mqttlink.Event{Event: "go", Label: "7"}),
+		ev(4, mqttlink.Event{Event: "standby", Label: "8"}),
+		ev(5, mqttlink.Event{Event: "go", Label: "8"}),
+	}
+	r := Compute(recorder.Performance{Number: 1, Start: t0, End: t0.Add(time.Minute)}, msgs, nil, Options{Location: time.UTC})
+	if len(r.Cues) != 2 {
+		t.Fatalf("cues: %+v", r.Cues)
+	}
+	if p := r.Cues[0].Positions[0]; !p.Forced {
+		t.Errorf("cue 7: %+v, want force_go", p)
+	}
+	if p := r.Cues[1].Positions[0]; p.Forced {
+		t.Errorf("cue 8: a plain GO taken for force_go: %+v", p)
+	}
+}
