@@ -212,3 +212,55 @@ func TestRecorderCrashLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A message the recorder could not store is not acknowledged: the broker
+// keeps it and delivers it again to the next recorder of the same session.
+func TestUnstoredMessageIsNotAcknowledged(t *testing.T) {
+	broker := startMosquitto(t)
+	dir := t.TempDir()
+	first, err := Open(filepath.Join(dir, "first.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Broker: broker, ClientID: "cuelight-recorder-unacked"}
+	r1, err := New(first, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r1.Run(ctx); close(done) }()
+	waitUntil(t, "the first recorder connected", func() bool {
+		ms, _ := first.Kind(context.Background(), KindRecorder)
+		return len(ms) > 0
+	})
+	first.Close() // every insert fails from now on
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("unacked-publisher"))
+	if tok := pub.Connect(); !tok.WaitTimeout(waitLong) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(100)
+	if tok := pub.Publish("cuelight/station/far/status", 1, false, "offline"); !tok.WaitTimeout(waitLong) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	waitUntil(t, "the first recorder to fail storing it", func() bool { return r1.failed.Load() > 0 })
+	cancel()
+	<-done
+
+	second, err := Open(filepath.Join(dir, "second.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	r2, err := New(second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	go func() { _ = r2.Run(ctx2) }()
+	waitUntil(t, "the message delivered again and stored", func() bool {
+		ms, _ := second.Kind(context.Background(), KindStatus)
+		return len(ms) == 1 && string(ms[0].Payload) == "offline"
+	})
+}
