@@ -683,7 +683,74 @@ stations:
 channels:
   fly: {standby_lamp: GPIO17}
 `,
-		want: "show.yaml:3: stations.a.driver: is required (write driver: gpio for a Raspberry Pi, or driver: sim for the simulated board)",
+		want: "show.yaml:3: stations.a.driver: is required (write driver: gpio for a Raspberry Pi, driver: sim for the simulated board, or driver: none for a booth machine without lamps)",
+	},
+	{
+		name: "channel on a station without lamps",
+		yaml: `
+show: x
+mqtt: {broker: "tcp://10.0.0.1:1883"}
+stations:
+  booth: {driver: none, gateway: true}
+  wing: {driver: sim}
+channels:
+  fly: {station: booth, standby_lamp: GPIO17}
+`,
+		want: "show.yaml:7: channels.fly.station: station booth has driver: none, so it has no lamps (give the channel to a station that drives lamps (driver: gpio or sim))",
+	},
+	{
+		name: "gateway not a boolean",
+		yaml: `
+show: x
+stations: {a: {driver: sim, gateway: maybe}}
+channels:
+  fly: {standby_lamp: GPIO17}
+`,
+		want: `show.yaml:2: stations.a.gateway: want true or false, not "maybe" (write true or false)`,
+	},
+	{
+		name: "broker list with embedded",
+		yaml: `
+show: x
+mqtt: {broker: ["tcp://10.0.0.1:1883", embedded]}
+stations: {a: {driver: sim}}
+channels:
+  fly: {standby_lamp: GPIO17}
+`,
+		want: "show.yaml:2: mqtt.broker[1]: embedded cannot be in a list (a list names outside brokers only; write broker: embedded alone to run the built-in one)",
+	},
+	{
+		name: "broker list with a bad URL",
+		yaml: `
+show: x
+mqtt: {broker: ["tcp://10.0.0.1:1883", "10.0.0.2"]}
+stations: {a: {driver: sim}}
+channels:
+  fly: {standby_lamp: GPIO17}
+`,
+		want: `show.yaml:2: mqtt.broker[1]: "10.0.0.2" is not a broker URL (write tcp://, mqtt://, ssl://, mqtts://, ws://, wss://HOST:PORT)`,
+	},
+	{
+		name: "broker list mixing TLS",
+		yaml: `
+show: x
+mqtt: {broker: ["tcp://10.0.0.1:1883", "ssl://10.0.0.2:8883"]}
+stations: {a: {driver: sim}}
+channels:
+  fly: {standby_lamp: GPIO17}
+`,
+		want: "show.yaml:2: mqtt.broker: mixes brokers with and without TLS (use TLS (ssl://, mqtts://, wss://) for every broker of the list, or for none)",
+	},
+	{
+		name: "empty broker list",
+		yaml: `
+show: x
+mqtt: {broker: []}
+stations: {a: {driver: sim}}
+channels:
+  fly: {standby_lamp: GPIO17}
+`,
+		want: "show.yaml:2: mqtt.broker: is an empty list (write broker: embedded, one URL, or a list of URLs)",
 	},
 	{
 		name: "boolean written yes",
@@ -736,7 +803,7 @@ channels:
 		yaml: `
 - show: x
 `,
-		want: "show.yaml:1: must be a mapping, not a list (keys here: show, mqtt, osc, web, consoles, patterns, report, stations, channels)",
+		want: "show.yaml:1: must be a mapping, not a list (keys here: show, mqtt, osc, web, consoles, patterns, report, stations, channels, intercom)",
 	},
 	{
 		name: "two documents",

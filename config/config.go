@@ -40,6 +40,7 @@ type Config struct {
 	Report   Report    // the performance report
 	Stations []Station // in file order, at least one
 	Channels []Channel // in file order, at least one
+	Intercom Intercom  // intercom integrations (docs/protocol.md §10)
 
 	// Warnings are findings that do not stop the show (a boot pin allowed
 	// with allow_boot_pins, a TLS check turned off, ...). Each prints in
@@ -66,6 +67,9 @@ type MQTT struct {
 	// Broker is "embedded" or the outside broker's URL as written
 	// (tcp://, mqtt://, ssl://, mqtts://, ws://, wss://).
 	Broker string
+	// Brokers are every outside broker URL when mqtt.broker is a list
+	// (Broker is the first); nil when one broker is given.
+	Brokers []string
 	// Embedded is Broker == "embedded".
 	Embedded bool
 	// EmbeddedStation is the station that runs the embedded broker: the
@@ -178,12 +182,18 @@ type Patterns = cues.Patterns
 const (
 	DriverGPIO = "gpio" // Raspberry Pi header pins through periph.io
 	DriverSim  = "sim"  // the simulated board (docs/protocol.md §7)
+	DriverNone = "none" // no lamps at all: a booth machine or a laptop running a gateway
 )
 
 // Station is one cuelightd process (normally one Pi).
 type Station struct {
 	Name   string
-	Driver string // DriverGPIO or DriverSim
+	Driver string // DriverGPIO, DriverSim or DriverNone
+	// Gateway makes the station accept OSC for every channel of the show,
+	// forwarding commands for other stations' channels as MQTT commands
+	// and relaying every channel's state as OSC feedback
+	// (docs/protocol.md §9).
+	Gateway bool
 	// AllowBootPins accepts pins that are pulled high or toggle while a
 	// Raspberry Pi boots (GPIO0–8, GPIO14, GPIO15); each use is a warning.
 	AllowBootPins bool
@@ -194,6 +204,9 @@ type Station struct {
 	// command or a channel's brightness never dims a lamp below it, so a
 	// lit lamp is always visible and a dark lamp never means GO.
 	MinBrightness float64
+	// EscalateAfter is the station's default for its channels'
+	// escalate_after (0: no escalation).
+	EscalateAfter time.Duration
 	// Record is the show log's path when this station records the whole
 	// show (docs/report.md); "" when it does not.
 	Record string
@@ -237,6 +250,7 @@ const (
 	RoleCallOut     = "call_out"
 	RoleAckButton   = "ack_button"
 	RoleCallButton  = "call_button"
+	RoleCallIn      = "call_in" // an input from an intercom's call signal (docs/protocol.md §10)
 )
 
 // PinUse is one pin of a channel with its role.
@@ -257,12 +271,17 @@ type Channel struct {
 	CallOut     Pin // optional: relay/opto to an intercom call input
 	AckButton   Pin // optional
 	CallButton  Pin // optional
+	CallIn      Pin // optional: opto input from an intercom's call signal, debounced like a button
 
 	RequireAck    bool          // every standby asks for an ack
 	GoRequiresAck bool          // a GO before the ack is refused (force_go overrides)
 	GoHold        time.Duration // how long GO shows (default 3s)
 	StuckAfter    time.Duration // a button held this long is a fault (default 10s)
 	CallHold      time.Duration // how long a call drives call_out and call_lamp (default 5s)
+	// EscalateAfter is how long a standby with an ack requested may wait
+	// for the ack before the station calls the position (docs/protocol.md
+	// §10): the channel's escalate_after, else its station's; 0: never.
+	EscalateAfter time.Duration
 	// Brightness is the lamp level until a brightness command changes it,
 	// in (0, 1] and not below its station's MinBrightness (default 1).
 	Brightness float64
@@ -270,7 +289,7 @@ type Channel struct {
 }
 
 // Pins returns the channel's pins that are set, in the order standby_lamp,
-// go_lamp, call_lamp, call_out, ack_button, call_button.
+// go_lamp, call_lamp, call_out, ack_button, call_button, call_in.
 func (c Channel) Pins() []PinUse {
 	all := []PinUse{
 		{RoleStandbyLamp, c.StandbyLamp},
@@ -279,6 +298,7 @@ func (c Channel) Pins() []PinUse {
 		{RoleCallOut, c.CallOut},
 		{RoleAckButton, c.AckButton},
 		{RoleCallButton, c.CallButton},
+		{RoleCallIn, c.CallIn},
 	}
 	return slices.DeleteFunc(all, func(u PinUse) bool { return u.Pin.Name == "" })
 }
@@ -372,6 +392,10 @@ type BrokerPlan struct {
 	// URL is the broker to connect to when RunEmbedded is false: the
 	// outside broker, or the embedded broker of another station.
 	URL string
+	// URLs are every broker to try, in order (URL first): mqtt.broker as
+	// a list. The station uses the first that answers, moves to the next
+	// when it fails, and back to the first when it returns.
+	URLs []string
 }
 
 // BrokerFor returns how the named station reaches the broker: with an
@@ -380,10 +404,14 @@ type BrokerPlan struct {
 func (c *Config) BrokerFor(station string) BrokerPlan {
 	switch {
 	case !c.MQTT.Embedded:
-		return BrokerPlan{URL: c.MQTT.Broker}
+		urls := c.MQTT.Brokers
+		if len(urls) == 0 {
+			urls = []string{c.MQTT.Broker}
+		}
+		return BrokerPlan{URL: urls[0], URLs: urls}
 	case station == c.MQTT.EmbeddedStation:
 		return BrokerPlan{RunEmbedded: true}
 	default:
-		return BrokerPlan{URL: c.MQTT.EmbeddedURL}
+		return BrokerPlan{URL: c.MQTT.EmbeddedURL, URLs: []string{c.MQTT.EmbeddedURL}}
 	}
 }

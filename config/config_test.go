@@ -449,18 +449,53 @@ channels:
 func TestTwoStations(t *testing.T) {
 	t.Parallel()
 	cfg := mustParse(t, twoStations)
-	if got := cfg.BrokerFor("sl-wing"); got != (BrokerPlan{RunEmbedded: true}) {
+	if got := cfg.BrokerFor("sl-wing"); !reflect.DeepEqual(got, BrokerPlan{RunEmbedded: true}) {
 		t.Errorf("BrokerFor(sl-wing) = %+v", got)
 	}
-	if got := cfg.BrokerFor("sr-wing"); got != (BrokerPlan{URL: "tcp://10.10.0.2:1883"}) {
+	if got := cfg.BrokerFor("sr-wing"); !reflect.DeepEqual(got, BrokerPlan{URL: "tcp://10.10.0.2:1883", URLs: []string{"tcp://10.10.0.2:1883"}}) {
 		t.Errorf("BrokerFor(sr-wing) = %+v", got)
 	}
 	if n := len(cfg.ChannelsOf("sr-wing")); n != 1 {
 		t.Errorf("ChannelsOf(sr-wing) has %d channels", n)
 	}
 	outside := mustParse(t, "show: x\nmqtt: {broker: \"ssl://b.lan:8883\"}\nstations: {a: {driver: sim}}\nchannels: {c: {standby_lamp: GPIO9}}\n")
-	if got := outside.BrokerFor("a"); got != (BrokerPlan{URL: "ssl://b.lan:8883"}) {
+	if got := outside.BrokerFor("a"); !reflect.DeepEqual(got, BrokerPlan{URL: "ssl://b.lan:8883", URLs: []string{"ssl://b.lan:8883"}}) {
 		t.Errorf("BrokerFor with an outside broker = %+v", got)
+	}
+}
+
+// TestBrokerList checks mqtt.broker as a list (docs/protocol.md §9): every
+// URL in order, the first as Broker.
+func TestBrokerList(t *testing.T) {
+	t.Parallel()
+	cfg := mustParse(t, "show: x\nmqtt: {broker: [\"tcp://10.0.0.1:1883\", \"tcp://10.0.0.2:1883\"]}\nstations: {a: {driver: sim}}\nchannels: {c: {standby_lamp: GPIO9}}\n")
+	want := BrokerPlan{URL: "tcp://10.0.0.1:1883", URLs: []string{"tcp://10.0.0.1:1883", "tcp://10.0.0.2:1883"}}
+	if got := cfg.BrokerFor("a"); !reflect.DeepEqual(got, want) {
+		t.Errorf("BrokerFor = %+v, want %+v", got, want)
+	}
+	if cfg.MQTT.Broker != "tcp://10.0.0.1:1883" || len(cfg.MQTT.Brokers) != 2 {
+		t.Errorf("MQTT %+v", cfg.MQTT)
+	}
+}
+
+// TestGatewayStation checks a booth machine: driver none, gateway true,
+// no channels of its own.
+func TestGatewayStation(t *testing.T) {
+	t.Parallel()
+	cfg := mustParse(t, `show: x
+mqtt: {broker: "tcp://10.0.0.1:1883"}
+stations:
+  booth: {driver: none, gateway: true}
+  wing: {driver: sim}
+channels:
+  fly: {station: wing, standby_lamp: GPIO17}
+`)
+	st, _ := cfg.Station("booth")
+	if st.Driver != DriverNone || !st.Gateway {
+		t.Errorf("booth = %+v, want driver none and gateway", st)
+	}
+	if n := len(cfg.ChannelsOf("booth")); n != 0 {
+		t.Errorf("booth has %d channels", n)
 	}
 }
 

@@ -42,6 +42,7 @@ type rawFile struct {
 	Report   rawReport
 	Stations []rawStation
 	Channels []rawChannel
+	Intercom rawIntercom
 	stations val[bool] // the stations key: Set when present
 	channels val[bool] // the channels key: Set when present
 }
@@ -49,6 +50,7 @@ type rawFile struct {
 type rawMQTT struct {
 	line                         int // line of the mqtt key
 	Broker, Listen, TopicPrefix  val[string]
+	Brokers                      []val[string] // broker given as a list: every URL, in order
 	EmbeddedStation, EmbeddedURL val[string]
 	Username, Password           val[string]
 	ClockSkew                    val[time.Duration]
@@ -104,17 +106,20 @@ type rawStation struct {
 	Debounce      val[time.Duration]
 	MinBrightness val[float64]
 	Record        val[string]
+	Gateway       val[bool]
+	EscalateAfter val[time.Duration]
 }
 
 type rawChannel struct {
 	Name                      string
 	Line                      int
 	Station, Label            val[string]
-	Pins                      [6]rawPin // indexed like pinRoles
+	Pins                      [7]rawPin // indexed like pinRoles
 	RequireAck, GoRequiresAck val[bool]
 	GoHold, StuckAfter        val[time.Duration]
 	CallHold                  val[time.Duration]
 	Brightness                val[float64]
+	EscalateAfter             val[time.Duration]
 }
 
 type rawPin struct {
@@ -648,6 +653,9 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 			}
 		}
 	}
+	if e, ok := top["intercom"]; ok {
+		d.decodeIntercom(&f.Intercom, e)
+	}
 	if e, ok := top["patterns"]; ok {
 		if m, _ := d.fields(e.path, e.line, e.val, patternsSection); m != nil {
 			p := &f.Patterns
@@ -683,7 +691,17 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 func (d *decoder) decodeMQTT(r *rawMQTT, e kv) {
 	r.line = e.line
 	m, _ := d.fields(e.path, e.line, e.val, mqttSection)
-	r.Broker = d.text(m, "broker", "write embedded or a URL such as tcp://10.10.0.2:1883")
+	if b, ok := m["broker"]; ok && b.val != nil && resolve(b.val) != nil && resolve(b.val).Kind == yaml.SequenceNode {
+		r.Brokers, _ = d.list(m, "broker", "tcp://10.10.0.2:1883, tcp://10.10.0.3:1883")
+		if len(r.Brokers) > 0 {
+			r.Broker = r.Brokers[0]
+		} else {
+			d.errf(b.line, b.path, "write broker: embedded, one URL, or a list of URLs", "is an empty list")
+			r.Broker = val[string]{Line: b.line, Bad: true}
+		}
+	} else {
+		r.Broker = d.text(m, "broker", "write embedded, a URL such as tcp://10.10.0.2:1883, or a list of URLs")
+	}
 	r.Listen = d.text(m, "listen", "write host:port, e.g. 127.0.0.1:1883")
 	r.TopicPrefix = d.text(m, "topic_prefix", "write topic_prefix: cuelight")
 	r.ClockSkew = d.duration(m, "clock_skew")
@@ -734,6 +752,8 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.Debounce = d.duration(m, "debounce")
 	s.MinBrightness = d.number(m, "min_brightness")
 	s.Record = d.text(m, "record", "write the show log's path, e.g. /var/lib/cuelight/showlog.db")
+	s.Gateway = d.boolean(m, "gateway")
+	s.EscalateAfter = d.duration(m, "escalate_after")
 	return s
 }
 
@@ -753,6 +773,7 @@ func (d *decoder) decodeChannel(e kv) rawChannel {
 	c.StuckAfter = d.duration(m, "stuck_after")
 	c.CallHold = d.duration(m, "call_hold")
 	c.Brightness = d.number(m, "brightness")
+	c.EscalateAfter = d.duration(m, "escalate_after")
 	return c
 }
 

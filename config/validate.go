@@ -105,6 +105,7 @@ func (d *decoder) validate(f *rawFile) *Config {
 	d.validatePatterns(f, c)
 	c.Report.LateAck = d.durationIn(f.Report.LateAck, "report.late_ack", DefaultLateAck, time.Second, 10*time.Minute, false)
 	d.validateChannels(f, c)
+	d.validateIntercom(f, c)
 	d.checkPorts(f, c)
 	return c
 }

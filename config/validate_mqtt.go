@@ -27,6 +27,38 @@ func (d *decoder) validateMQTT(f *rawFile, c *Config) {
 		}
 	}
 	m.Embedded = m.Broker == BrokerEmbedded
+	if len(r.Brokers) > 0 {
+		schemes := map[bool]bool{}
+		for i, b := range r.Brokers {
+			path := fmt.Sprintf("mqtt.broker[%d]", i)
+			if !b.Set {
+				continue
+			}
+			if b.V == BrokerEmbedded {
+				d.errf(b.Line, path, "a list names outside brokers only; write broker: embedded alone to run the built-in one", "embedded cannot be in a list")
+				continue
+			}
+			for _, seen := range m.Brokers {
+				if seen == b.V {
+					d.errf(b.Line, path, "remove the second one", "%s is listed twice", b.V)
+				}
+			}
+			sc := scheme // the first is checked above, as mqtt.broker
+			if i > 0 {
+				sc = d.brokerURL(b, path, []string{"tcp", "mqtt", "ssl", "mqtts", "ws", "wss"})
+			}
+			if sc != "" {
+				schemes[isTLSScheme(sc)] = true
+			}
+			m.Brokers = append(m.Brokers, b.V)
+		}
+		if len(schemes) > 1 {
+			d.errf(r.Brokers[0].Line, "mqtt.broker", "use TLS (ssl://, mqtts://, wss://) for every broker of the list, or for none", "mixes brokers with and without TLS")
+		}
+		if len(m.Brokers) == 1 {
+			m.Brokers = nil
+		}
+	}
 	onlyEmbedded := func(v val[bool], key string) {
 		if !m.Embedded && v.given() {
 			d.errf(v.Line, "mqtt."+key, "remove it, or set mqtt.broker: embedded", "applies only to the embedded broker")
@@ -331,4 +363,9 @@ func checkBcrypt(h string) (msg, hint string) {
 		return "not a bcrypt hash: " + strings.TrimPrefix(err.Error(), "crypto/bcrypt: "), howTo
 	}
 	return "", ""
+}
+
+// isTLSScheme reports whether a broker URL scheme is MQTT over TLS.
+func isTLSScheme(scheme string) bool {
+	return scheme == "ssl" || scheme == "mqtts" || scheme == "wss"
 }

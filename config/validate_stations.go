@@ -24,16 +24,17 @@ func (d *decoder) validateStations(f *rawFile, c *Config) {
 		s := Station{Name: r.Name, Line: r.Line, AllowBootPins: r.AllowBootPins.V}
 		switch {
 		case !r.Driver.given():
-			d.required(r.Line, path+".driver", "write driver: gpio for a Raspberry Pi, or driver: sim for the simulated board")
-		case r.Driver.Set && r.Driver.V != DriverGPIO && r.Driver.V != DriverSim:
-			hint := "gpio or sim"
-			if sug := suggest(r.Driver.V, []string{DriverGPIO, DriverSim}); sug != "" {
+			d.required(r.Line, path+".driver", "write driver: gpio for a Raspberry Pi, driver: sim for the simulated board, or driver: none for a booth machine without lamps")
+		case r.Driver.Set && r.Driver.V != DriverGPIO && r.Driver.V != DriverSim && r.Driver.V != DriverNone:
+			hint := "gpio, sim or none"
+			if sug := suggest(r.Driver.V, []string{DriverGPIO, DriverSim, DriverNone}); sug != "" {
 				hint = "did you mean " + sug + "?"
 			}
 			d.errf(r.Driver.Line, path+".driver", hint, "unknown driver %q", r.Driver.V)
 		default:
 			s.Driver = r.Driver.V
 		}
+		s.Gateway = r.Gateway.V
 		s.Debounce = d.durationIn(r.Debounce, path+".debounce", DefaultDebounce, time.Millisecond, 500*time.Millisecond, false)
 		s.MinBrightness = DefaultMinBrightness
 		if b := r.MinBrightness; b.Set {
@@ -52,6 +53,7 @@ func (d *decoder) validateStations(f *rawFile, c *Config) {
 				s.Record = filepath.Clean(p.V)
 			}
 		}
+		s.EscalateAfter = d.durationIn(r.EscalateAfter, path+".escalate_after", 0, MinEscalateAfter, MaxEscalateAfter, true)
 		c.Stations = append(c.Stations, s)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,18 +10,23 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/cuelight/cuelight/cmd/cuectl/benchrelay"
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/osc"
 )
 
 const benchHelp = `
-Measures the end-to-end latencies of SPEC §8 against a running station, and
+Measures the end-to-end latencies of docs/protocol.md §8 against a running station, and
 says whether each target is met. For test rigs and the sim board, never
 during a show: it drives one channel through standby, GO and off hundreds
 of times and presses its ACK button.
@@ -39,6 +45,21 @@ of times and presses its ACK button.
                       default 20 ms): use a bench show with debounce: 1ms.
   ping                /cuelight/ping → pong: the network and the OSC intake
                       alone, for comparison.
+  OSC standby → MQTT state at an outside subscriber
+                      time from sending /cuelight/<ch>/standby <label> to
+                      the retained state with that label at cuectl,
+                      subscribed to the show's broker; --states standbys
+                      at --state-rate, each with a new label. The same is
+                      measured, on the same broker and subscriber, for the
+                      least relay paho can be (it reads the datagram and
+                      publishes, QoS 1 retained, nothing else; cuectl runs
+                      it as a process of its own), and the ratios are
+                      checked: p50 ≤ 1.2 × and p99 ≤ 1.5 × the relay's, no
+                      state skipped. Then a burst of --burst standbys on
+                      every channel that is off, as fast as the station
+                      answers them: every channel's final state and every
+                      event must arrive. Every channel used is turned off
+                      afterwards.
 
 Each path is measured without background load, then (--load, loopback
 stations only) while another goroutine sends that many other OSC datagrams
@@ -49,7 +70,8 @@ target is met, 1 when one is not.
 Examples:
   cuectl bench                        200 GO cycles, 30 presses, then again under 20,000 datagrams/s
   cuectl bench -n 1000 --load 0       no load phase
-  cuectl bench --config bench.yaml --channel sl`
+  cuectl bench --config bench.yaml --channel sl
+  cuectl bench -n 20 --load 0 --presses 0 --states 1000   the state row, mostly`
 
 // bench implements "cuectl bench".
 func (c *cli) bench(ctx context.Context, name string, args []string) int {
@@ -61,11 +83,19 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	loadKind := o.fs.String("load-kind", "chatter", "chatter (another console's messages, ignored) or malformed (undecodable datagrams)")
 	loadMax := o.fs.Duration("load-max", 5*time.Minute, "stop the background load after this long, whatever happens")
 	channel := o.fs.String("channel", "", "channel to drive (default: the first with an ACK button on the sim board)")
+	states := o.fs.Int("states", 300, "standbys timed to their MQTT state, per side (0: skip the state row)")
+	stateRate := o.fs.Int("state-rate", 100, "standbys per second in the state row")
+	burst := o.fs.Int("burst", 1000, "standbys in the state row's burst (0: no burst)")
+	relay := o.fs.String("relay", "", "program to run as the relay (default: this cuectl, as \"cuectl bench --serve-relay\")")
+	if len(args) > 0 && args[0] == "--serve-relay" {
+		return c.serveRelay(ctx, args[1:])
+	}
 	if _, code, ok := c.parse(o, args, 0, 0); !ok {
 		return code
 	}
-	if *n < 1 || *presses < 0 || *load < 0 || *pressEvery < 0 || *loadMax <= 0 || (*loadKind != "chatter" && *loadKind != "malformed") {
-		fmt.Fprintln(c.stderr, "cuectl bench: -n must be at least 1; --presses, --load, --press-every not negative; --load-kind chatter or malformed")
+	if *n < 1 || *presses < 0 || *load < 0 || *pressEvery < 0 || *loadMax <= 0 || (*loadKind != "chatter" && *loadKind != "malformed") ||
+		*states < 0 || *stateRate < 1 || *stateRate > 10000 || *burst < 0 {
+		fmt.Fprintln(c.stderr, "cuectl bench: -n must be at least 1; --presses, --load, --press-every, --states, --burst not negative; --state-rate 1 to 10000; --load-kind chatter or malformed")
 		return exitUsage
 	}
 	t := o.oscTarget()
@@ -86,7 +116,17 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 			return c.report(oscOrMQTT(t, o, err))
 		}
 	}
-	return b.report(phases)
+	var sb *stateBench
+	if *states > 0 || *burst > 0 {
+		sb = &stateBench{n: *states, rate: *stateRate, burst: *burst, relayExe: *relay, offChannels: b.offChannels}
+		fmt.Fprintln(c.stdout, "row: OSC standby → MQTT state, cuelightd and the relay ...")
+		b.stateRow(ctx, sb)
+	}
+	code := b.report(phases)
+	if sb != nil && !sb.report(c.stdout) && code == exitOK {
+		code = exitRefused
+	}
+	return code
 }
 
 // benchRun is one benchmark.
@@ -99,13 +139,14 @@ type benchRun struct {
 	pressEvery time.Duration
 	http       *http.Client
 
-	channel  string
-	pin      string        // its ACK button on the sim board; "" = no button path
-	debounce time.Duration // the station's, from the show file; 0 = unknown
-	broker   string        // the MQTT broker, when the button path runs
-	sess     *mqttSession  // during pressRounds
-	view     *showView
-	notes    []string
+	channel     string
+	offChannels []string      // every channel off at the start (the state row's burst)
+	pin         string        // its ACK button on the sim board; "" = no button path
+	debounce    time.Duration // the station's, from the show file; 0 = unknown
+	broker      string        // the MQTT broker, when the button path runs
+	sess        *mqttSession  // during pressRounds
+	view        *showView
+	notes       []string
 
 	lastPress time.Time
 }
@@ -158,6 +199,11 @@ func (b *benchRun) prepare(ctx context.Context, channel string) int {
 	}
 	if i < 0 {
 		return c.report(noChannel(channel, channelNames(states)))
+	}
+	for _, s := range states {
+		if s.State == "off" {
+			b.offChannels = append(b.offChannels, s.Channel)
+		}
 	}
 	if s := states[i]; s.State != "off" {
 		return c.report(fail(exitRefused, "bench drives %s, which is %s: clear it first (cuectl off %s; cuectl release)", channel, describe(s), channel))
@@ -501,7 +547,7 @@ func isLoopback(hostport string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// SPEC §8 targets.
+// The targets of docs/protocol.md §8.
 var (
 	targetGoP99     = 2 * time.Millisecond
 	targetLampP50   = 100 * time.Microsecond
@@ -551,7 +597,7 @@ func (b *benchRun) report(phases []benchPhase) int {
 		fmt.Fprintln(w, "note:", n)
 	}
 
-	fmt.Fprintf(w, "\nSPEC §8 targets:\n")
+	fmt.Fprintf(w, "\nTargets (docs/protocol.md §8):\n")
 	code := exitOK
 	verdict := func(label string, check func(p *benchPhase) (text, v string)) {
 		fmt.Fprintf(w, "  %s\n", label)
@@ -596,4 +642,575 @@ func (b *benchRun) report(phases []benchPhase) int {
 		})
 	}
 	return code
+}
+
+// The "OSC standby → MQTT state at an outside subscriber" row: the
+// station's time from an OSC standby to its retained state at cuectl (a
+// subscriber on the show's broker), measured side by side with the least
+// relay paho can be (package benchrelay, run as a process of its own by
+// "cuectl bench --serve-relay"), on the same broker, under the same
+// subscriber. Then a burst: standbys round-robin on every channel that was
+// off, as fast as the station takes them (at most burstWindow unanswered).
+
+// burstWindow bounds the standbys of a burst sent but not yet answered by
+// the station's OSC feedback: "as fast as the station takes them" without
+// overrunning its socket buffer.
+const burstWindow = 16
+
+// Targets of the state row.
+const (
+	targetStateP50Ratio = 1.2
+	targetStateP99Ratio = 1.5
+)
+
+// stateBench is the row's set-up and results.
+type stateBench struct {
+	n, rate, burst int
+	relayExe       string
+	offChannels    []string // channels off at the start: the burst's
+
+	broker string
+	series []stateSeries // cuelightd, then the relay
+	bursts []stateBurst
+	notes  []string
+}
+
+// stateSeries is one run of paced standbys.
+type stateSeries struct {
+	who        string
+	lat        []time.Duration
+	sent, got  int
+	outOfOrder int
+}
+
+// stateBurst is one burst.
+type stateBurst struct {
+	who            string
+	sent, channels int
+	finals         int           // channels whose final state arrived
+	took           time.Duration // first send → the last final state
+	stateMsgs      int           // state messages of the burst received
+	events, wantEv int           // standby events received; wantEv -1: not counted (the relay)
+}
+
+// arrival is one message at the bench's subscriber, timed on arrival.
+type arrival struct {
+	at       time.Time
+	topic    string
+	payload  []byte
+	retained bool
+}
+
+// stateRow runs the row. Errors that make the row impossible are notes.
+func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
+	o := b.o
+	dctx, cancel := context.WithTimeout(ctx, o.timeout)
+	sess, err := b.c.dialMQTT(dctx, o, false)
+	cancel()
+	if err != nil {
+		var f *failure
+		if errors.As(err, &f) {
+			err = errors.New(f.msg)
+		}
+		sb.notes = append(sb.notes, "state row skipped: "+err.Error())
+		return
+	}
+	defer sess.close()
+	sb.broker = sess.url
+	arr := make(chan arrival, 1<<15)
+	var overflow atomic.Int64
+	relayPrefix := benchrelay.DefaultPrefix
+	filters := map[string]byte{
+		sess.prefix + "/channel/+/state": 1,
+		sess.prefix + "/channel/+/event": 1,
+		relayPrefix + "/channel/+/state": 1,
+	}
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case arr <- arrival{time.Now(), m.Topic(), m.Payload(), m.Retained()}:
+		default:
+			overflow.Add(1)
+		}
+	}
+	// mochi v2.7.9 may refuse a SUBSCRIBE whose packet id equals one of
+	// its own in-flight messages to the client (code 0x91): try again.
+	for attempt := 1; ; attempt++ {
+		t := sess.client.SubscribeMultiple(filters, handler)
+		if !t.WaitTimeout(o.timeout) || t.Error() != nil {
+			sb.notes = append(sb.notes, fmt.Sprintf("state row skipped: subscribing on %s: %v", sess.url, t.Error()))
+			return
+		}
+		var refused []string
+		for topic, code := range t.(*mqtt.SubscribeToken).Result() {
+			if code >= 0x80 {
+				refused = append(refused, fmt.Sprintf("%s (code %#x)", topic, code))
+			}
+		}
+		if len(refused) == 0 {
+			break
+		}
+		if attempt == 5 {
+			sb.notes = append(sb.notes, "state row skipped: the broker refused cuectl's subscription to "+strings.Join(refused, ", "))
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer func() { // the relay's retained states go
+		for _, ch := range append([]string{b.channel}, sb.offChannels...) {
+			sess.client.Publish(relayPrefix+"/channel/"+ch+"/state", 1, true, []byte{}).WaitTimeout(o.timeout)
+		}
+	}()
+
+	// The station, over its own OSC socket; its feedback is read (and
+	// counted for the burst's pacing) by a goroutine.
+	cn, err := b.t.open()
+	if err != nil {
+		sb.notes = append(sb.notes, "state row skipped: "+err.Error())
+		return
+	}
+	rctx, stopRead := context.WithCancel(ctx)
+	var answered atomic.Int64
+	answer := make(chan struct{}, 1)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			m, err := cn.next(rctx)
+			if err != nil {
+				if rctx.Err() != nil {
+					return
+				}
+				continue
+			}
+			if s, ok := parseState(m); ok && strings.HasPrefix(s.Label, "burst-") {
+				answered.Add(1)
+				select {
+				case answer <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	stopReader := func() {
+		stopRead()
+		<-readDone
+	}
+	defer func() {
+		stopReader()
+		cn.Close()
+	}()
+	run := strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
+	toStation := func(ch, label string) error {
+		return cn.send(osc.NewMessage("/cuelight/"+ch+"/standby", osc.String(label)))
+	}
+
+	// The relay, on this computer.
+	relayAddr, stopRelay, rerr := b.startRelay(ctx, sb.relayExe, sess.url)
+	if rerr != nil {
+		sb.notes = append(sb.notes, "relay not run: "+rerr.Error())
+	} else {
+		defer stopRelay()
+	}
+	var toRelay func(ch, label string) error
+	if rerr == nil {
+		rc, err := net.Dial("udp", relayAddr)
+		if err != nil {
+			sb.notes = append(sb.notes, "relay not run: "+err.Error())
+		} else {
+			defer rc.Close()
+			toRelay = func(ch, label string) error {
+				p, _ := osc.NewMessage("/cuelight/"+ch+"/standby", osc.String(label)).MarshalBinary()
+				_, err := rc.Write(p)
+				return err
+			}
+		}
+	}
+
+	// Paced series: the station, then the relay.
+	period := time.Second / time.Duration(sb.rate)
+	// In rounds of at most 100, side by side, so that both sides see the
+	// same machine (another program's burst of work lands on both).
+	if sb.n > 0 {
+		st, rl := stateSeries{who: "cuelightd"}, stateSeries{who: "relay (paho only)"}
+		for round, left := 0, sb.n; left > 0 && ctx.Err() == nil; round++ {
+			k := min(left, 100)
+			left -= k
+			id := run + strconv.Itoa(round) + "-"
+			st.add(b.series(ctx, "s"+id, sess.prefix, toStation, period, k, arr))
+			if toRelay != nil {
+				rl.add(b.series(ctx, "r"+id, relayPrefix, toRelay, period, k, arr))
+			}
+		}
+		sb.series = append(sb.series, st)
+		if toRelay != nil {
+			sb.series = append(sb.series, rl)
+		}
+	}
+
+	// Bursts: the station paced by its answers; the relay with the same
+	// send times.
+	if sb.burst > 0 && len(sb.offChannels) > 0 {
+		var offsets []time.Duration
+		send := func(i int, ch, label string) error {
+			for int64(i)-answered.Load() >= burstWindow {
+				select {
+				case <-answer:
+				case <-time.After(b.o.timeout):
+					return fmt.Errorf("the station answered %d of %d burst standbys within %s", answered.Load(), i, b.o.timeout)
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return toStation(ch, label)
+		}
+		bs, off := b.burstRun(ctx, "cuelightd", "burst-"+run+"-", sess.prefix, send, nil, sb.offChannels, sb.burst, true, arr)
+		offsets = off
+		sb.bursts = append(sb.bursts, bs)
+		if toRelay != nil {
+			rs, _ := b.burstRun(ctx, "relay (paho only)", "rburst-"+run+"-", relayPrefix, func(_ int, ch, label string) error { return toRelay(ch, label) },
+				offsets, sb.offChannels, sb.burst, false, arr)
+			sb.bursts = append(sb.bursts, rs)
+		}
+	}
+	if n := overflow.Load(); n > 0 {
+		sb.notes = append(sb.notes, fmt.Sprintf("the bench's subscriber queue overflowed: %d messages not counted", n))
+	}
+
+	// Every channel the row touched goes back to off.
+	stopReader()
+	for _, ch := range append([]string{b.channel}, sb.offChannels...) {
+		if _, reason, err := b.roundTrip(ctx, cn, osc.NewMessage("/cuelight/"+ch+"/off"), ch, "off"); err != nil || reason != "" {
+			sb.notes = append(sb.notes, fmt.Sprintf("could not turn %s off after the state row: %v %s", ch, err, reason))
+		}
+	}
+}
+
+// series sends n standbys on the bench's channel, period apart (paced
+// against the clock), labels prefix+i, and times each to its state at the
+// subscriber (topics under topicPrefix).
+func (b *benchRun) series(ctx context.Context, prefix, topicPrefix string, send func(ch, label string) error, period time.Duration, n int, arr <-chan arrival) stateSeries {
+	var s stateSeries
+	sentAt := make([]time.Time, n)
+	gotAt := make([]time.Time, n)
+	topic := topicPrefix + "/channel/" + b.channel + "/state"
+	maxIdx := -1
+	take := func(a arrival) {
+		if a.retained || a.topic != topic {
+			return
+		}
+		i, ok := labelIndex(a.payload, prefix)
+		if !ok || i >= n || !gotAt[i].IsZero() {
+			return
+		}
+		gotAt[i] = a.at
+		s.got++
+		if i < maxIdx {
+			s.outOfOrder++
+		}
+		maxIdx = max(maxIdx, i)
+	}
+	start := time.Now()
+	for i := range n {
+		if d := time.Until(start.Add(time.Duration(i) * period)); d > 0 {
+			drainFor(arr, d, take)
+		}
+		sentAt[i] = time.Now()
+		if err := send(b.channel, prefix+strconv.Itoa(i)); err != nil {
+			break
+		}
+		s.sent++
+	}
+	deadline := time.Now().Add(b.o.timeout)
+	for s.got < s.sent && time.Now().Before(deadline) && ctx.Err() == nil {
+		drainFor(arr, 10*time.Millisecond, take)
+	}
+	for i := range n {
+		if !gotAt[i].IsZero() {
+			s.lat = append(s.lat, gotAt[i].Sub(sentAt[i]))
+		}
+	}
+	return s
+}
+
+// add adds the figures of another round.
+func (s *stateSeries) add(o stateSeries) {
+	s.lat = append(s.lat, o.lat...)
+	s.sent += o.sent
+	s.got += o.got
+	s.outOfOrder += o.outOfOrder
+}
+
+// burstRun sends n standbys round-robin on chans, labels prefix+i: at once
+// when offsets is nil (send paces itself), else at the given offsets from
+// the start. It returns the burst's figures and the send offsets.
+func (b *benchRun) burstRun(ctx context.Context, who, prefix, topicPrefix string, send func(i int, ch, label string) error, offsets []time.Duration, chans []string, n int, events bool, arr <-chan arrival) (stateBurst, []time.Duration) {
+	r := stateBurst{who: who, channels: len(chans), wantEv: -1}
+	if events {
+		r.wantEv = n
+	}
+	final := map[string]string{} // channel → the label of its last standby
+	for i := range n {
+		final[chans[i%len(chans)]] = prefix + strconv.Itoa(i)
+	}
+	seen := map[string]bool{}
+	var last time.Time
+	take := func(a arrival) {
+		if a.retained || !strings.HasPrefix(a.topic, topicPrefix+"/channel/") {
+			return
+		}
+		rest := strings.TrimPrefix(a.topic, topicPrefix+"/channel/")
+		ch, kind, _ := strings.Cut(rest, "/")
+		if _, ok := labelIndex(a.payload, prefix); !ok {
+			return
+		}
+		switch kind {
+		case "state":
+			r.stateMsgs++
+			if label := labelOf(a.payload); label == final[ch] && !seen[ch] {
+				seen[ch] = true
+				r.finals++
+				last = a.at
+			}
+		case "event":
+			if events && strings.Contains(string(a.payload), `"event":"standby"`) {
+				r.events++
+			}
+		}
+	}
+	var sent []time.Duration
+	start := time.Now()
+	for i := range n {
+		if offsets != nil && i < len(offsets) {
+			if d := time.Until(start.Add(offsets[i])); d > 0 {
+				drainFor(arr, d, take)
+			}
+		}
+		drainFor(arr, 0, take)
+		sent = append(sent, time.Since(start))
+		if err := send(i, chans[i%len(chans)], prefix+strconv.Itoa(i)); err != nil {
+			b.notes = append(b.notes, who+" burst: "+err.Error())
+			break
+		}
+		r.sent++
+	}
+	deadline := time.Now().Add(2 * b.o.timeout)
+	for (r.finals < len(chans) || (events && r.events < r.sent)) && time.Now().Before(deadline) && ctx.Err() == nil {
+		drainFor(arr, 10*time.Millisecond, take)
+	}
+	drainFor(arr, 50*time.Millisecond, take) // stragglers: more events than sent would show
+	if !last.IsZero() {
+		r.took = last.Sub(start)
+	}
+	return r, sent
+}
+
+// drainFor hands arrivals to take for d (at least once, without waiting,
+// when d is 0).
+func drainFor(arr <-chan arrival, d time.Duration, take func(arrival)) {
+	if d <= 0 {
+		for {
+			select {
+			case a := <-arr:
+				take(a)
+			default:
+				return
+			}
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case a := <-arr:
+			take(a)
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// labelOf is the "label" of a JSON state or event payload.
+func labelOf(payload []byte) string {
+	var v struct {
+		Label string `json:"label"`
+	}
+	_ = json.Unmarshal(payload, &v)
+	return v.Label
+}
+
+// labelIndex is i of a payload labelled prefix+i.
+func labelIndex(payload []byte, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(labelOf(payload), prefix)
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(rest)
+	return i, err == nil && i >= 0
+}
+
+// startRelay runs the relay (this program, or --relay) as a child process
+// on broker and returns the UDP address it reads.
+func (b *benchRun) startRelay(ctx context.Context, exe, broker string) (addr string, stop func(), err error) {
+	if !strings.HasPrefix(broker, "tcp://") && !strings.HasPrefix(broker, "mqtt://") {
+		return "", nil, fmt.Errorf("the relay speaks tcp:// only, the broker is %s", broker)
+	}
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return "", nil, err
+		}
+	}
+	cmd := exec.Command(exe, "bench", "--serve-relay", broker)
+	user, password := b.o.user, b.o.password
+	if user == "" {
+		user = b.c.getenv("CUELIGHT_MQTT_USER")
+	}
+	if password == "" {
+		password = b.c.getenv("CUELIGHT_MQTT_PASSWORD")
+	}
+	cmd.Env = append(os.Environ(), "CUELIGHT_MQTT_USER="+user, "CUELIGHT_MQTT_PASSWORD="+password)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("starting %s: %w", exe, err)
+	}
+	stop = func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case l, ok := <-line:
+		if a, found := strings.CutPrefix(l, "relay ready "); ok && found {
+			return a, stop, nil
+		}
+	case <-time.After(b.o.timeout + 5*time.Second):
+	case <-ctx.Done():
+	}
+	stop()
+	return "", nil, fmt.Errorf("the relay did not start: %s", strings.TrimSpace(stderr.String()))
+}
+
+// serveRelay is "cuectl bench --serve-relay BROKER": the relay process.
+// It prints "relay ready <udp address>" and relays until stdin closes.
+func (c *cli) serveRelay(ctx context.Context, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(c.stderr, "cuectl bench --serve-relay BROKER_URL (started by cuectl bench)")
+		return exitUsage
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(c.stderr, "cuectl bench relay:", err)
+		return exitUnreachable
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // the bench closes our stdin to stop us
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	err = benchrelay.Run(ctx, pc, benchrelay.Options{
+		Broker: args[0], Username: c.getenv("CUELIGHT_MQTT_USER"), Password: c.getenv("CUELIGHT_MQTT_PASSWORD"),
+	}, func(addr string) { fmt.Fprintln(c.stdout, "relay ready", addr) })
+	if err != nil {
+		fmt.Fprintln(c.stderr, "cuectl bench relay:", err)
+		return exitUnreachable
+	}
+	return exitOK
+}
+
+// reportStates prints the row and its verdicts; it reports whether every
+// target was met.
+func (sb *stateBench) report(w io.Writer) bool {
+	fmt.Fprintf(w, "\nOSC standby → MQTT state at an outside subscriber (broker %s)\n", sb.broker)
+	if len(sb.series) > 0 {
+		fmt.Fprintf(w, "  %-20s %-7s %5s %5s %10s %10s %10s %10s %8s\n", "", "RATE", "SENT", "GOT", "P50", "P90", "P99", "MAX", "ORDER")
+		for _, s := range sb.series {
+			st := summarize(s.lat)
+			order := "ok"
+			if s.outOfOrder > 0 {
+				order = strconv.Itoa(s.outOfOrder) + " late"
+			}
+			fmt.Fprintf(w, "  %-20s %-7s %5d %5d %10s %10s %10s %10s %8s\n", s.who, strconv.Itoa(sb.rate)+"/s", s.sent, s.got,
+				fmtDur(st.p50), fmtDur(st.p90), fmtDur(st.p99), fmtDur(st.max), order)
+		}
+	}
+	for _, r := range sb.bursts {
+		ev := ""
+		if r.wantEv >= 0 {
+			ev = fmt.Sprintf(", events %d of %d", r.events, r.wantEv)
+		}
+		fmt.Fprintf(w, "  %-20s burst %d on %d channels: final states %d of %d in %s, %d state messages%s\n",
+			r.who, r.sent, r.channels, r.finals, r.channels, fmtDur(r.took), r.stateMsgs, ev)
+	}
+	for _, n := range sb.notes {
+		fmt.Fprintln(w, "  note:", n)
+	}
+	ok := true
+	verdict := func(label, v, text string) {
+		if v == "NOT MET" {
+			ok = false
+		}
+		fmt.Fprintf(w, "  %-60s %-8s %s\n", label, v, text)
+	}
+	met := func(b bool) string {
+		if b {
+			return "MET"
+		}
+		return "NOT MET"
+	}
+	if len(sb.series) == 2 && sb.series[1].got == 0 {
+		verdict("p50, p99 against the relay", "UNKNOWN", "no state of the relay arrived")
+	} else if len(sb.series) == 2 {
+		st, rl := summarize(sb.series[0].lat), summarize(sb.series[1].lat)
+		r50, r99 := ratio(st.p50, rl.p50), ratio(st.p99, rl.p99)
+		verdict(fmt.Sprintf("p50 ≤ %.1f × the relay's", targetStateP50Ratio), met(r50 <= targetStateP50Ratio),
+			fmt.Sprintf("%.2f× (%s vs %s)", r50, fmtDur(st.p50), fmtDur(rl.p50)))
+		verdict(fmt.Sprintf("p99 ≤ %.1f × the relay's", targetStateP99Ratio), met(r99 <= targetStateP99Ratio),
+			fmt.Sprintf("%.2f× (%s vs %s)", r99, fmtDur(st.p99), fmtDur(rl.p99)))
+	} else if len(sb.series) == 1 {
+		verdict("p50, p99 against the relay", "UNKNOWN", "the relay did not run")
+	}
+	if len(sb.series) > 0 {
+		s := sb.series[0]
+		verdict(fmt.Sprintf("at %d/s no state change skipped, in order", sb.rate), met(s.got == s.sent && s.sent > 0 && s.outOfOrder == 0),
+			fmt.Sprintf("%d of %d arrived, %d out of order", s.got, s.sent, s.outOfOrder))
+	}
+	if len(sb.bursts) > 0 {
+		r := sb.bursts[0]
+		verdict("burst: every channel's final state arrives", met(r.finals == r.channels && r.sent > 0),
+			fmt.Sprintf("%d of %d", r.finals, r.channels))
+		verdict("burst: every event arrives (drops are counted and logged)", met(r.events == r.wantEv),
+			fmt.Sprintf("%d of %d; see the station's log for \"mqtt event queue full\"", r.events, r.wantEv))
+	}
+	return ok
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }

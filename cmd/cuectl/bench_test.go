@@ -1,12 +1,26 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cuelight/cuelight/internal/peertest"
+	"github.com/cuelight/cuelight/internal/testkit"
+	"github.com/cuelight/cuelight/osc"
 )
 
 // bench runs against a real station with a small N: it prints the
-// percentile table and a verdict per SPEC §8 target. Nothing here asserts
+// percentile table and a verdict per target of docs/protocol.md §8. Nothing here asserts
 // speed: the exit status is 0 (targets met) or 1 (not), either is fine.
 func TestBench(t *testing.T) {
 	t.Parallel()
@@ -14,7 +28,8 @@ func TestBench(t *testing.T) {
 }
 
 func testBench(t *testing.T, s *station) {
-	r := ctl(t, s.with("bench", "-n", "5", "--presses", "2", "--press-every", "150ms", "--load", "2000")...)
+	r := ctl(t, s.with("bench", "-n", "5", "--presses", "2", "--press-every", "150ms", "--load", "2000",
+		"--states", "30", "--burst", "60", "--relay", cuectlBin)...)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d, want 0 or 1\n%s", r.code, r)
 	}
@@ -28,20 +43,32 @@ func testBench(t *testing.T, s *station) {
 		`^OSC GO → /cuelight/state feedback\s+2000/s\s+5\s`,
 		`^button press → MQTT event\s+2000/s\s+2\s`,
 		`^load 2000/s: sent \d+ datagrams in \d+\.\ds \(\d+/s\); the station received \d+ packets \(0 malformed\), dropped 0 commands$`,
-		`^SPEC §8 targets:$`,
+		`^Targets \(docs/protocol.md §8\):$`,
 		`^  OSC GO in → /cuelight/state feedback out: p99 ≤ 2 ms$`,
 		`^    load none\s+(MET|NOT MET)\s+p99 `,
 		`^  OSC datagram in → lamp output written`,
 		`^    load 2000/s\s+(MET|NOT SHOWN)\s+p50 `,
 		`^  button edge → event at an outside MQTT subscriber`,
 		`^    load 2000/s\s+(MET|NOT MET)\s+p99 .* − debounce 1ms`,
+		`^OSC standby → MQTT state at an outside subscriber \(broker tcp://127\.0\.0\.1:\d+\)$`,
+		`^  cuelightd\s+100/s\s+30\s+30\s+\d+\.\d+ ms\s+.*\s+ok$`,
+		`^  relay \(paho only\)\s+100/s\s+30\s+30\s+\d+\.\d+ ms\s+.*\s+ok$`,
+		`^  cuelightd\s+burst 60 on 4 channels: final states 4 of 4 in \d+\.?\d* ms, \d+ state messages, events 60 of 60$`,
+		`^  relay \(paho only\)\s+burst 60 on 4 channels: final states 4 of 4 in `,
+		`^  p50 ≤ 1\.2 × the relay's\s+(MET|NOT MET)\s+\d+\.\d+× \(`,
+		`^  p99 ≤ 1\.5 × the relay's\s+(MET|NOT MET)\s+\d+\.\d+× \(`,
+		`^  at 100/s no state change skipped, in order\s+MET\s+30 of 30 arrived, 0 out of order$`,
+		`^  burst: every channel's final state arrives\s+MET\s+4 of 4$`,
+		`^  burst: every event arrives \(drops are counted and logged\)\s+MET\s+60 of 60`,
 	}, nil)
-	if st := s.states()["sl"]; st.State != "off" {
-		t.Errorf("sl is %s after bench, want off", st.State)
+	for ch, st := range s.states() {
+		if st.State != "off" {
+			t.Errorf("%s is %s after bench, want off", ch, st.State)
+		}
 	}
 	// A channel with go_requires_ack is driven with force_go, and said so;
 	// malformed load is counted by the station.
-	r = ctl(t, s.with("bench", "-n", "2", "--presses", "0", "--channel", "fly", "--load", "1000", "--load-kind", "malformed")...)
+	r = ctl(t, s.with("bench", "-n", "2", "--presses", "0", "--channel", "fly", "--load", "1000", "--load-kind", "malformed", "--states", "0", "--burst", "0")...)
 	expect(t, r, r.code, []string{`^OSC force_go → /cuelight/state feedback\s+none\s+2\s`, `^load 1000/s: sent \d+ datagrams .* \(\d+ malformed\)`}, nil)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r)
@@ -80,5 +107,210 @@ func TestSummarize(t *testing.T) {
 	}
 	if s := summarize(hundred); s.p50 != 50*time.Millisecond || s.p90 != 90*time.Millisecond || s.p99 != 99*time.Millisecond {
 		t.Errorf("1..100 ms: p50 %s p90 %s p99 %s, want 50 90 99 ms", s.p50, s.p90, s.p99)
+	}
+}
+
+// TestMemoryUnderStateLoad measures the RSS of a station and its embedded
+// broker child (from /proc) while 100 state changes per second go through
+// them, and after. It runs only with CUELIGHT_MEMTEST set to a duration
+// (docs/performance.md: CUELIGHT_MEMTEST=10m); the limit is the product's
+// 30 MB for both processes together.
+func TestMemoryUnderStateLoad(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("CUELIGHT_MEMTEST"))
+	if err != nil || d <= 0 {
+		t.Skip("set CUELIGHT_MEMTEST=10m to run (a long measurement)")
+	}
+	const limit = 30 << 20
+	s := startStation(t, "")
+	pid := stationPID(t, s)
+	child := childPIDs(pid)
+	if len(child) != 1 {
+		t.Fatalf("cuelightd %d has children %v, want the one broker child", pid, child)
+	}
+	rss := func() (station, broker int64) { return rssOf(pid), rssOf(child[0]) }
+	st0, br0 := rss()
+	t.Logf("before: station %s, broker %s, together %s", mb(st0), mb(br0), mb(st0+br0))
+
+	// An outside subscriber takes every state and event, as a desk would.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &cli{stdout: io.Discard, stderr: io.Discard, clock: realClock(), getenv: noEnv}
+	o := c.newOpts("test", "", "", flagsMQTT)
+	o.mqtt = mqttFlag{on: true, url: s.broker}
+	o.timeout = waitFor
+	sess, err := c.dialMQTT(ctx, o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.close()
+	var states atomic.Int64
+	go func() {
+		for m := range sess.in {
+			if strings.HasSuffix(m.topic, "/state") && !m.retained {
+				states.Add(1)
+			}
+		}
+	}()
+
+	cn, err := net.Dial("udp", s.osc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	chans := []string{"sl", "sr", "trap"}
+	var maxSt, maxBr, maxSum int64
+	sample := func() {
+		a, b := rss()
+		maxSt, maxBr, maxSum = max(maxSt, a), max(maxBr, b), max(maxSum, a+b)
+	}
+	start := time.Now()
+	sent := 0
+	for time.Since(start) < d {
+		// Paced against the clock: 100 per second on average.
+		if due := int(time.Since(start) / (10 * time.Millisecond)); sent >= due {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		ch := chans[sent%len(chans)]
+		var m *osc.Message
+		if (sent/len(chans))%2 == 0 {
+			m = osc.NewMessage("/cuelight/"+ch+"/standby", osc.String("m"+strconv.Itoa(sent)))
+		} else {
+			m = osc.NewMessage("/cuelight/" + ch + "/off")
+		}
+		b, _ := m.MarshalBinary()
+		if _, err := cn.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		sent++
+		if sent%100 == 0 {
+			sample()
+		}
+		if sent%6000 == 0 {
+			t.Logf("%s: sent %d, states received %d; max so far: station %s, broker %s, together %s",
+				time.Since(start).Round(time.Second), sent, states.Load(), mb(maxSt), mb(maxBr), mb(maxSum))
+		}
+	}
+	took := time.Since(start)
+	time.Sleep(10 * time.Second) // after: settled
+	st1, br1 := rss()
+	t.Logf("during %s (%d state changes, %.0f/s; %d states received live): max station %s, broker %s, together %s",
+		took.Round(time.Second), sent, float64(sent)/took.Seconds(), states.Load(), mb(maxSt), mb(maxBr), mb(maxSum))
+	t.Logf("after (10 s idle): station %s, broker %s, together %s", mb(st1), mb(br1), mb(st1+br1))
+	if maxSum > limit || st1+br1 > limit {
+		t.Errorf("station + broker RSS above 30 MB: max %s during, %s after", mb(maxSum), mb(st1+br1))
+	}
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// stationPID finds the cuelightd process running s's show file.
+func stationPID(t *testing.T, s *station) int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.Contains(string(cmd), s.config) && strings.HasPrefix(string(cmd), daemonBin) {
+			return pid
+		}
+	}
+	t.Fatal("cuelightd not found in /proc")
+	return 0
+}
+
+// childPIDs lists a process's children (every thread's).
+func childPIDs(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// rssOf is a process's VmRSS in bytes (0 when it is gone).
+func rssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// TestBenchStateTable runs the state row of cuectl bench against the three
+// brokers of docs/performance.md, one after the other, at full size: a
+// stock Mosquitto (its default configuration), a Mosquitto with
+// set_tcp_nodelay true, and the embedded broker. It runs only with
+// CUELIGHT_BENCH_TABLE=1 and asserts nothing about speed: it prints the
+// tables for the docs (go test -run TestBenchStateTable -v ./cmd/cuectl).
+func TestBenchStateTable(t *testing.T) {
+	if os.Getenv("CUELIGHT_BENCH_TABLE") == "" {
+		t.Skip("set CUELIGHT_BENCH_TABLE=1 to run (a long measurement)")
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) *station
+	}{
+		{"stock Mosquitto", func(t *testing.T) *station { return startStation(t, startMosquitto(t)) }},
+		{"Mosquitto with set_tcp_nodelay true", func(t *testing.T) *station {
+			return startStation(t, startMosquittoConf(t, "set_tcp_nodelay true\n"))
+		}},
+		{"embedded broker", func(t *testing.T) *station { return startStation(t, "") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, cuectlBin, s.with("bench", "-n", "1", "--presses", "0", "--load", "0",
+				"--states", "300", "--burst", "1000")...).CombinedOutput()
+			t.Logf("%s (exit %v):\n%s", tc.name, err, out)
+		})
+	}
+}
+
+// startMosquittoConf runs a Mosquitto on a free loopback port with extra
+// lines in its configuration and returns its URL.
+func startMosquittoConf(t *testing.T, extra string) string {
+	t.Helper()
+	bin := peertest.Need(t, "mosquitto")
+	port := freePort(t)
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n%s", port, extra)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	var log testkit.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(waitFor)
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "tcp://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mosquitto does not listen on %s:\n%s", addr, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

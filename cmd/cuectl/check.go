@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 )
 
@@ -113,7 +114,8 @@ func (c *cli) check(ctx context.Context, name string, args []string) int {
 		}
 	}
 	if ctx.Err() != nil {
-		return exitUnreachable
+		fmt.Fprintln(c.stderr, "cuectl check: interrupted; nothing was sent")
+		return exitInterrupted
 	}
 	return r.run(ctx, pos)
 }
@@ -179,6 +181,10 @@ func (r *checkRun) run(ctx context.Context, names []string) int {
 	for _, p := range r.pos {
 		if err := r.standby(ctx, p); err != nil {
 			r.clear(context.WithoutCancel(ctx))
+			if ctx.Err() != nil {
+				fmt.Fprintln(c.stderr, "cuectl check: interrupted; the positions are cleared")
+				return exitInterrupted
+			}
 			return c.report(oscOrMQTT(t, o, err))
 		}
 	}
@@ -188,7 +194,7 @@ func (r *checkRun) run(ctx context.Context, names []string) int {
 	if err != nil && !errors.Is(err, errDeadline) {
 		if ctx.Err() != nil {
 			fmt.Fprintln(c.stderr, "cuectl check: interrupted; the positions are cleared")
-			return exitUnreachable
+			return exitInterrupted
 		}
 		return c.report(oscOrMQTT(t, o, err))
 	}
@@ -257,7 +263,7 @@ func (r *checkRun) currentStates(ctx context.Context) ([]chanState, error) {
 // standby puts one position in standby. A refusal is recorded, not an
 // error; an unreachable station is.
 func (r *checkRun) standby(ctx context.Context, p *checkPos) error {
-	req := request{verb: "standby_ack", target: p.ch, label: r.label, hasLabel: true}
+	req := request{verb: cues.VerbStandbyAck, target: p.ch, label: r.label, hasLabel: true}
 	if r.viaMQTT() {
 		p.id = newID("cuectl")
 		cctx, cancel := context.WithTimeout(ctx, r.o.timeout)
@@ -281,7 +287,7 @@ func (r *checkRun) standby(ctx context.Context, p *checkPos) error {
 }
 
 func (r *checkRun) mqttCommand(req request, id string) mqttlink.Command {
-	cmd := mqttlink.Command{ID: id, Cmd: req.verb, TS: mqttlink.FormatTime(r.c.clock.Now()), TTLMS: mqttlink.DefaultTTL.Milliseconds()}
+	cmd := mqttlink.Command{ID: id, Cmd: req.verb.String(), TS: mqttlink.FormatTime(r.c.clock.Now()), TTLMS: mqttlink.DefaultTTL.Milliseconds()}
 	if req.hasLabel {
 		cmd.Label = req.label
 	}
@@ -290,7 +296,7 @@ func (r *checkRun) mqttCommand(req request, id string) mqttlink.Command {
 
 // off clears one position; failures are reported, not fatal.
 func (r *checkRun) off(ctx context.Context, ch string) {
-	req := request{verb: "off", target: ch}
+	req := request{verb: cues.VerbOff, target: ch}
 	cctx, cancel := context.WithTimeout(ctx, r.o.timeout)
 	defer cancel()
 	var err error

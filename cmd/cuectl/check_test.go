@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +125,59 @@ func TestCheckChoosesAndProtects(t *testing.T) {
 	expect(t, ctl(t, s.with("check", "nosuch")...), 1, nil, []string{`no channel "nosuch" in this show`})
 	ctl(t, s.with("hold")...)
 	expect(t, ctl(t, s.with("check")...), 1, nil, []string{`the show is on hold: release it first \(cuectl release\)`})
+}
+
+// Ctrl-C during a check: exit 130 with "interrupted", as a shell expects
+// of an interrupted command, not 3 ("not reachable"); the positions the
+// check put in standby are cleared.
+func TestCheckInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"ACKs seen on MQTT", nil},
+		{"ACKs polled over OSC", []string{"--acks", "osc"}},
+		{"over MQTT", []string{"--mqtt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := startStation(t, "")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out, errb := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
+			done := make(chan int, 1)
+			go func() {
+				c := &cli{stdout: out, stderr: errb, clock: realClock(), getenv: noEnv}
+				done <- c.main(ctx, s.with(append([]string{"check", "--wait", "5m"}, tc.args...)...))
+			}()
+			s.waitState("standby", "fly", "sl", "sr", "trap")
+			s.press("GPIO22") // fly answers; the others do not
+			waitOutput(t, out, `^fly: acknowledged after`)
+			cancel()
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(waitFor):
+				t.Fatalf("check did not end after the interrupt; output so far:\n%s", out.String())
+			}
+			r := result{code, out.String(), errb.String()}
+			expect(t, r, exitInterrupted, nil, []string{`^cuectl check: interrupted; the positions are cleared$`})
+			s.waitState("off", "fly", "sl", "sr", "trap")
+		})
+	}
+	t.Run("before it starts", func(t *testing.T) {
+		t.Parallel()
+		s := startStation(t, "")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var out, errb testkit.SyncBuffer
+		c := &cli{stdout: &out, stderr: &errb, clock: realClock(), getenv: noEnv}
+		for _, acks := range []string{"auto", "osc"} {
+			code := c.main(ctx, s.with("check", "--acks", acks))
+			if code != exitInterrupted || !strings.Contains(errb.String(), "interrupted") {
+				t.Errorf("--acks %s: exit %d, stderr %q; want %d and interrupted", acks, code, errb.String(), exitInterrupted)
+			}
+		}
+	})
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +86,46 @@ func TestUnreadableDefaultConfig(t *testing.T) {
 	if !bytes.Contains(errb.Bytes(), []byte("permission denied")) {
 		t.Errorf("no note on stderr: %q", errb.String())
 	}
+}
+
+// A show file with errors on disk does not stop cuectl from talking to
+// the running station (which runs the show it loaded): one line on stderr
+// names the file and its first error, and the command goes to the
+// addresses given on the command line.
+func TestShowFileWithErrors(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	good, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, append(good, "bogus_key: 1\nalso_bogus: 2\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	warning := `^cuectl: warning: ignoring the show file, it has errors; using the addresses given here or the defaults: ` +
+		`.*bad\.yaml:\d+: bogus_key: .* \(and 1 more: cuectl config check .*bad\.yaml\)$`
+	for _, args := range [][]string{
+		{"standby", "sl", "5"},
+		{"sync"},
+	} {
+		r := ctl(t, append([]string{"--config", bad, "--osc", s.osc, "--timeout", "20s"}, args...)...)
+		expect(t, r, 0, []string{`^sl: standby "5"$`}, []string{warning})
+		if n := strings.Count(r.stderr, "\n"); n != 1 {
+			t.Errorf("cuectl %s: %d lines on stderr, want one:\n%s", args[0], n, r.stderr)
+		}
+	}
+	// The same through $CUELIGHT_CONFIG, as an installed show file is met.
+	var out, errb bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errb, clock: realClock(), getenv: func(k string) string {
+		if k == "CUELIGHT_CONFIG" {
+			return bad
+		}
+		return ""
+	}}
+	if code := c.main(context.Background(), []string{"sync", "--osc", s.osc, "--timeout", "20s"}); code != 0 || !strings.Contains(errb.String(), "bad.yaml") {
+		t.Errorf("with $CUELIGHT_CONFIG: exit %d, stderr %q", code, errb.String())
+	}
+	// config check still fails on it.
+	expect(t, ctl(t, "config", "check", bad), 1, nil, []string{`bogus_key`})
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +38,9 @@ func (c *cli) report(err error) int {
 	return exitRefused
 }
 
+// interrupted is how an interrupted wait ends (Ctrl-C, SIGTERM).
+func interrupted() *failure { return fail(exitInterrupted, "interrupted") }
+
 // oscHint is what to check when a station does not answer.
 const oscHint = "is cuelightd running there? is this computer's address in the show file's osc.allow? " +
 	"(cuelightd check-config FILE; journalctl -u cuelightd)"
@@ -47,6 +52,8 @@ func oscProblem(t oscTarget, err error, timeout time.Duration) *failure {
 		return f
 	}
 	switch {
+	case errors.Is(err, context.Canceled):
+		return interrupted()
 	case errors.Is(err, context.DeadlineExceeded):
 		return fail(exitUnreachable, "no reply from %s within %s: %s", t, timeout, oscHint)
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -72,6 +79,8 @@ const brokerHint = "is cuelightd (embedded broker: mqtt.listen) or mosquitto run
 // mqttProblem turns a connection error into a failure.
 func mqttProblem(url string, err error, timeout time.Duration) *failure {
 	switch {
+	case errors.Is(err, context.Canceled):
+		return interrupted()
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
 		return fail(exitUnreachable, "broker %s refused the connection: bad user name or password (--user, $CUELIGHT_MQTT_PASSWORD; mqtt.users in the show file)", url)
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
@@ -88,6 +97,29 @@ func mqttProblem(url string, err error, timeout time.Duration) *failure {
 		return fail(exitUnreachable, "cannot resolve the broker's host %q: check the broker URL (--mqtt=URL, mqtt.broker)", dns.Name)
 	}
 	return fail(exitUnreachable, "cannot connect to broker %s: %v: %s", url, rootCause(err), brokerHint)
+}
+
+// connLostReason says in a few words why a broker connection that was up
+// went down, for watch's header and log lines (not "read tcp
+// 127.0.0.1:50312->127.0.0.1:1883: read: connection reset by peer").
+func connLostReason(err error) string {
+	switch {
+	case err == nil:
+		return "for no reason given"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the broker closed the connection"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
+		return "the broker dropped the connection"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.ENETDOWN):
+		return "the network to the broker is down"
+	case errors.Is(err, syscall.ETIMEDOUT), isTimeout(err), strings.Contains(err.Error(), "pingresp not received"):
+		return "the broker stopped answering"
+	}
+	msg := rootCause(err).Error()
+	if len(msg) > 60 {
+		msg = msg[:57] + "..."
+	}
+	return "the connection failed (" + msg + ")"
 }
 
 func isTimeout(err error) bool {

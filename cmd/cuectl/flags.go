@@ -14,7 +14,7 @@ import (
 	"github.com/cuelight/cuelight/config"
 )
 
-// Built-in defaults: the demo show's addresses (SPEC §5).
+// Built-in defaults: the demo show's addresses (docs/protocol.md §5).
 const (
 	defaultOSC     = "127.0.0.1:53100"
 	defaultBroker  = "tcp://127.0.0.1:1883"
@@ -51,7 +51,8 @@ type opts struct {
 
 	web string
 
-	cfg *config.Config // the show file, nil when there is none
+	cfg     *config.Config // the show file, nil when there is none
+	cfgPath string         // the show file's path, with cfg
 }
 
 // Flag groups a command can take.
@@ -88,9 +89,35 @@ func (c *cli) newOpts(name, synopsis, help string, groups int) *opts {
 // printUsage writes the command's help.
 func (o *opts) printUsage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: cuectl %s\n\n%s\n\nFlags:\n", o.synopsis, strings.TrimSpace(o.help))
-	o.fs.SetOutput(w)
-	o.fs.PrintDefaults()
-	o.fs.SetOutput(io.Discard)
+	printFlags(w, o.fs)
+}
+
+// printFlags lists the flags as the docs write them: --name, and -c for
+// a one-letter flag (ping's -c and -i), each with its help and default.
+// (flag.PrintDefaults writes every one with a single dash.)
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		kind, usage := flag.UnquoteUsage(f)
+		line := "  " + dash + f.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+		switch f.DefValue {
+		case "", "false", "0", "0s":
+		default:
+			if fmt.Sprintf("%T", f.Value) == "*flag.stringValue" {
+				line += fmt.Sprintf(" (default %q)", f.DefValue)
+			} else {
+				line += fmt.Sprintf(" (default %v)", f.DefValue)
+			}
+		}
+		fmt.Fprintln(w, line)
+	})
 }
 
 // parse parses args (flags may come before, between and after the
@@ -103,7 +130,7 @@ func (c *cli) parse(o *opts, args []string, minArgs, maxArgs int) (pos []string,
 		return nil, exitOK, false
 	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "cuectl %s: %v (see cuectl %s --help)\n", o.name, err, o.name)
+		fmt.Fprintf(c.stderr, "cuectl %s: %s (see cuectl %s --help)\n", o.name, flagError(err), o.name)
 		return nil, exitUsage, false
 	}
 	if len(pos) < minArgs || (maxArgs >= 0 && len(pos) > maxArgs) {
@@ -130,6 +157,18 @@ func (c *cli) parse(o *opts, args []string, minArgs, maxArgs int) (pos []string,
 		return nil, exitUsage, false
 	}
 	return pos, exitOK, true
+}
+
+// flagError writes the flag package's error with the flag as the help
+// and the docs write it: "flag provided but not defined: --bogus".
+func flagError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": -"); i >= 0 && !strings.HasPrefix(msg[i+2:], "--") {
+		if name, _, _ := strings.Cut(msg[i+3:], " "); len(name) > 1 {
+			return msg[:i+2] + "-" + msg[i+2:]
+		}
+	}
+	return msg
 }
 
 // parseInterspersed parses flags wherever they are among the arguments.
@@ -193,8 +232,16 @@ func (c *cli) loadConfig(o *opts) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		var ce *config.Error
-		if errors.As(err, &ce) {
-			return fmt.Errorf("the show file has errors (fix them, or give another with --config):\n%s", ce.Error())
+		if errors.As(err, &ce) && len(ce.Problems) > 0 {
+			// The station runs the show it loaded, whatever the file on
+			// disk says now: talk to it, with what the command line gives.
+			more := ""
+			if n := len(ce.Problems) - 1; n > 0 {
+				more = fmt.Sprintf(" (and %d more: cuectl config check %s)", n, path)
+			}
+			fmt.Fprintf(c.stderr, "cuectl: warning: ignoring the show file, it has errors; using the addresses given here or the defaults: %s%s\n",
+				ce.Problems[0].Error(), more)
+			return nil
 		}
 		if !explicit && errors.Is(err, fs.ErrPermission) {
 			// The installed show file is readable by root and group
@@ -207,7 +254,7 @@ func (c *cli) loadConfig(o *opts) error {
 		}
 		return fmt.Errorf("cannot read the show file %s: %v", path, err)
 	}
-	o.cfg = cfg
+	o.cfg, o.cfgPath = cfg, path
 	return nil
 }
 

@@ -33,6 +33,10 @@ const (
 	exitRefused     = 1 // the station refused or answered with an error; a check failed
 	exitUsage       = 2 // bad command line
 	exitUnreachable = 3 // station or broker not reachable, or no reply in time
+	// exitInterrupted is 128 + SIGINT, as a shell reports a command ended
+	// by Ctrl-C: cuectl stopped because it was asked to, not because the
+	// station failed.
+	exitInterrupted = 130
 )
 
 // defaultConfig is where a package installs the show file; cuectl reads it
@@ -96,7 +100,7 @@ var commands = []*command{
 	{name: "show", example: "cuectl show start \"Evening\"", summary: "performance markers: start, act, interval, end", run: (*cli).showCmd},
 	{name: "report", example: "cuectl report --format html", summary: "the performance report from the show log", run: (*cli).reportCmd},
 	{name: "record", example: "cuectl record --db show.db", summary: "record the show log (when no station does)", run: (*cli).recordCmd},
-	{name: "bench", example: "cuectl bench -n 500", summary: "latency vs SPEC §8 (test rigs)", run: (*cli).bench},
+	{name: "bench", example: "cuectl bench -n 500", summary: "latency vs the targets (test rigs)", run: (*cli).bench},
 	{name: "config", example: "cuectl config check show.yaml", summary: "validate a show file", run: (*cli).configCmd},
 	{name: "version", example: "cuectl version", summary: "print the version", run: (*cli).versionCmd},
 }
@@ -128,7 +132,7 @@ addresses (OSC 127.0.0.1:53100, MQTT tcp://127.0.0.1:1883).
 
 Exit status: 0 ok; 1 the station refused or answered with an error, or a
 check failed; 2 usage error; 3 station or broker not reachable, or no reply
-within --timeout.
+within --timeout; 130 interrupted (Ctrl-C) before it was done.
 
 Docs: docs/cuectl.md.
 `
@@ -160,10 +164,17 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	if name == "help" {
-		if len(rest) > 0 {
-			if cmd := findCommand(rest[0]); cmd != nil {
-				return cmd.run(c, ctx, cmd.name, []string{"--help"})
+		switch {
+		case len(rest) > 1:
+			fmt.Fprintln(c.stderr, "cuectl help: give one command (cuectl help COMMAND), or none for the list")
+			return exitUsage
+		case len(rest) == 1 && rest[0] != "help":
+			cmd := findCommand(rest[0])
+			if cmd == nil {
+				fmt.Fprintf(c.stderr, "cuectl help: unknown command %q%s (cuectl help lists them)\n", rest[0], didYouMean(rest[0], commandNames()))
+				return exitUsage
 			}
+			return cmd.run(c, ctx, cmd.name, []string{"--help"})
 		}
 		c.usage(c.stdout)
 		return exitOK
@@ -173,7 +184,13 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "cuectl: unknown command %q%s (see cuectl --help)\n", name, didYouMean(name, commandNames()))
 		return exitUsage
 	}
-	return cmd.run(c, ctx, cmd.name, rest)
+	code := cmd.run(c, ctx, cmd.name, rest)
+	if ctx.Err() != nil && code != exitOK && cmd.name != "watch" {
+		// Whatever failed, it failed because cuectl was asked to stop
+		// (watch ends on Ctrl-C as it should: exit 0).
+		code = exitInterrupted
+	}
+	return code
 }
 
 func commandNames() []string {

@@ -4,11 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/showview"
+	"github.com/cuelight/cuelight/internal/tlsconf"
 )
 
 // inMsg is one MQTT message received, or a change of the connection
@@ -101,9 +102,13 @@ func (c *cli) dialMQTT(ctx context.Context, o *opts, reconnect bool) (*mqttSessi
 			push(inMsg{conn: "connected"})
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			push(inMsg{conn: "lost: " + err.Error()})
+			push(inMsg{conn: "lost: " + connLostReason(err)})
 		})
-	if tc := c.brokerTLS(o, url); tc != nil {
+	tc, err := c.brokerTLS(o, url)
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
 		mo.SetTLSConfig(tc)
 	}
 	s.client = mqtt.NewClient(mo)
@@ -130,38 +135,33 @@ func (c *cli) dialMQTT(ctx context.Context, o *opts, reconnect bool) (*mqttSessi
 	return s, nil
 }
 
-// brokerTLS is the TLS set-up for ssl://, mqtts://, wss:// brokers: the
-// show file's CA and client certificate when it has them.
-func (c *cli) brokerTLS(o *opts, url string) *tls.Config {
+// brokerTLS is the TLS set-up for ssl://, tls://, mqtts:// and wss://
+// brokers (nil for the others): the show file's mqtt.tls settings, built
+// as the station builds them. A CA or certificate file that cannot be used
+// is an error naming its key, never a silent fall-back to the system roots.
+func (c *cli) brokerTLS(o *opts, url string) (*tls.Config, error) {
 	if !strings.HasPrefix(url, "ssl://") && !strings.HasPrefix(url, "tls://") &&
 		!strings.HasPrefix(url, "mqtts://") && !strings.HasPrefix(url, "wss://") {
-		return nil
+		return nil, nil
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.cfg == nil {
-		return tc
-	}
-	t := o.cfg.MQTT.TLS
-	tc.InsecureSkipVerify = t.InsecureSkipVerify
-	if t.CAFile != "" {
-		if pem, err := os.ReadFile(t.CAFile); err == nil {
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			tc.RootCAs = pool
+	var tc *tls.Config
+	if o.cfg != nil {
+		var err error
+		if tc, err = tlsconf.Client(o.cfg.MQTT.TLS); err != nil {
+			return nil, fail(exitUsage, "cannot use the show file's TLS settings for broker %s: %v (fix the show file %s, or give another with --config)",
+				url, strings.TrimPrefix(err.Error(), "tlsconf: "), o.cfgPath)
 		}
 	}
-	if t.CertFile != "" {
-		if cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err == nil {
-			tc.Certificates = []tls.Certificate{cert}
-		}
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return tc
+	return tc, nil
 }
 
 // close disconnects, letting a publish in flight finish.
 func (s *mqttSession) close() { s.client.Disconnect(100) }
 
-// publish sends a command (QoS 1, never retained: SPEC §4) and waits for
+// publish sends a command (QoS 1, never retained: docs/protocol.md §4) and waits for
 // the broker to take it.
 func (s *mqttSession) publish(ctx context.Context, topic string, cmd mqttlink.Command) error {
 	b, err := json.Marshal(cmd)
@@ -176,6 +176,9 @@ func (s *mqttSession) publish(ctx context.Context, topic string, cmd mqttlink.Co
 		}
 		return nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return interrupted()
+		}
 		return fail(exitUnreachable, "broker %s did not acknowledge the command in time: %s", s.url, brokerHint)
 	}
 }
@@ -296,8 +299,8 @@ func (v *showView) apply(m inMsg) (u update, ok bool) {
 			return u, false
 		}
 		c := v.channel(st.Channel)
-		if old := c.state; old != nil && old.Epoch == st.Epoch && st.Seq < old.Seq {
-			return u, false // an older state arriving late
+		if old := c.state; old != nil && !showview.Newer(st, *old) && !(old.Epoch == st.Epoch && old.Seq == st.Seq) {
+			return u, false // an older state arriving late (ordered as the stations' show view orders it)
 		}
 		if c.state == nil || c.state.Seq != st.Seq || c.state.Epoch != st.Epoch {
 			c.note = ""

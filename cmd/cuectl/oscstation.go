@@ -37,7 +37,7 @@ func (t oscTarget) dial() (*osc.Client, error) {
 	return osc.DialUDP(t.addr)
 }
 
-// Addresses of the station's replies (SPEC §3).
+// Addresses of the station's replies (docs/protocol.md §3).
 const (
 	addrPing    = "/cuelight/ping"
 	addrPong    = "/cuelight/pong"
@@ -195,7 +195,7 @@ func (c *conn) syncStates(ctx context.Context) ([]chanState, error) {
 // after it.
 //
 // The station sends no "end of replies", so exchange makes one, in three
-// steps, each ordered by the station's design (SPEC §3, internal/station):
+// steps, each ordered by the station's design (docs/protocol.md §3, internal/station):
 //  1. m then a ping on socket A; the pong comes from the OSC intake loop,
 //     so once it arrives m has been handed to the cue loop.
 //  2. two syncs on socket B; the cue loop answers them after it has

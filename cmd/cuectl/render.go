@@ -109,6 +109,9 @@ func render(v *showView, now time.Time, s screen) []string {
 			if link == "lost" {
 				linkStyle = sgrAlert
 			}
+			if info.Intercom != "" { // docs/protocol.md §10
+				chans += "  intercom " + info.Intercom
+			}
 			if t, err := time.Parse(time.RFC3339Nano, info.Started); err == nil && st.status == "online" {
 				up = fmtSince(now.Sub(t))
 			}
@@ -192,13 +195,17 @@ func render(v *showView, now time.Time, s screen) []string {
 		}
 		cells := []cell{{pad(n, chW), rowStyle}, {pad(state, 8), style}, {"  ", ""}, {pad(label, labelW), rowStyle},
 			{pad(dur, 9), rowStyle}, {pad(ack, 8), rowStyle}, {pad(station, 12), rowStyle}}
-		for i, nc := range notes {
-			if i > 0 {
-				cells = append(cells, cell{"; ", ""})
-			}
-			cells = append(cells, nc)
+		noteCol := 0
+		for _, c := range cells {
+			noteCol += utf8.RuneCountInString(c.text)
 		}
-		out = append(out, s.line(cells...))
+		for i, l := range wrapNotes(notes, s.width-noteCol) {
+			if i == 0 {
+				out = append(out, s.line(append(cells, l...)...))
+				continue
+			}
+			out = append(out, s.line(append([]cell{{strings.Repeat(" ", noteCol), ""}}, l...)...))
+		}
 	}
 	if len(order) == 0 {
 		out = append(out, s.line(cell{"(no channel has published a state yet)", sgrDim}))
@@ -222,16 +229,69 @@ func render(v *showView, now time.Time, s screen) []string {
 	return out
 }
 
+// minNoteWidth is the narrowest NOTE column that notes wrap in; on a
+// narrower terminal they are cut at its edge.
+const minNoteWidth = 20
+
+// wrapNotes lays the notes of one channel out in the NOTE column, width
+// characters wide: joined by "; ", wrapped at spaces onto as many lines
+// as they need, each note keeping its style. Nothing is lost on a
+// terminal wide enough for the column (a single word longer than the
+// column is cut). It returns at least one line, empty without notes.
+func wrapNotes(notes []cell, width int) [][]cell {
+	type word struct {
+		text, style string
+	}
+	var words []word
+	for i, nc := range notes {
+		ws := strings.Fields(nc.text)
+		if i < len(notes)-1 && len(ws) > 0 {
+			ws[len(ws)-1] += ";"
+		}
+		for _, w := range ws {
+			words = append(words, word{w, nc.style})
+		}
+	}
+	if width < minNoteWidth {
+		width = 1 << 30 // too narrow to wrap: one line, cut at the edge
+	}
+	lines := [][]cell{nil}
+	used := 0
+	for _, w := range words {
+		n := utf8.RuneCountInString(w.text)
+		cur := &lines[len(lines)-1]
+		if used > 0 && used+1+n > width {
+			lines = append(lines, nil)
+			cur, used = &lines[len(lines)-1], 0
+		}
+		if used > 0 {
+			if last := &(*cur)[len(*cur)-1]; last.style == w.style {
+				last.text += " " + w.text
+				used += 1 + n
+				continue
+			}
+			*cur = append(*cur, cell{" ", ""})
+			used++
+		}
+		*cur = append(*cur, cell{w.text, w.style})
+		used += n
+	}
+	return lines
+}
+
 // eventCells is one event in watch's list.
 func eventCells(ev mqttlink.Event, now time.Time) []cell {
 	style := ""
 	switch ev.Event {
-	case "refused", "rejected", "fault", "lost":
+	case "refused", "rejected", "fault", "lost", "late_ack":
 		style = sgrAlert
 	case "go":
 		style = sgrGood
 	}
 	text := pad(ev.Channel, 8) + pad(ev.Event, 9)
+	if len(ev.Event) >= 9 { // late_ack: keep a space before the label
+		text += " "
+	}
 	if ev.Label != "" {
 		text += strconv.Quote(ev.Label) + " "
 	}
@@ -241,6 +301,15 @@ func eventCells(ev mqttlink.Event, now time.Time) []cell {
 	}
 	if ev.Unwarned {
 		extra = append(extra, "unwarned")
+	}
+	if ev.Unacknowledged {
+		extra = append(extra, "never acknowledged")
+	}
+	switch ev.Event {
+	case "late_ack":
+		extra = append(extra, "no ACK after "+fmtMS(ev.ElapsedMS)+": position called")
+	case "call_in":
+		extra = append(extra, "intercom call from the position")
 	}
 	if ev.Reason != "" {
 		extra = append(extra, ev.Reason)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,31 +10,32 @@ import (
 	"time"
 
 	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
 
 // request is one command for the station(s).
 type request struct {
-	verb     string // standby standby_ack go force_go off ack call brightness hold release, or cue_go
-	target   string // CH as given: a name, a comma list or an OSC pattern; "" for show-wide verbs
+	verb     cues.Verb // cues.VerbGoCue for go --cue
+	target   string    // CH as given: a name, a comma list or an OSC pattern; "" for show-wide verbs
 	label    string
 	hasLabel bool
 	value    float64 // brightness
 }
 
-// oscMessage is the request as SPEC §3 spells it.
+// oscMessage is the request as docs/protocol.md §3 spells it.
 func (r request) oscMessage() *osc.Message {
 	switch r.verb {
-	case "hold", "release":
-		return osc.NewMessage("/cuelight/all/" + r.verb)
-	case "cue_go":
+	case cues.VerbHold, cues.VerbRelease:
+		return osc.NewMessage("/cuelight/all/" + r.verb.String())
+	case cues.VerbGoCue:
 		// The argument form works for any label, "/" included.
 		return osc.NewMessage("/cuelight/cue/go", osc.String(r.label))
-	case "brightness":
-		return osc.NewMessage("/cuelight/"+r.target+"/brightness", osc.Float32(float32(r.value)))
+	case cues.VerbBrightness:
+		return osc.NewMessage("/cuelight/"+r.target+"/"+r.verb.String(), osc.Float32(float32(r.value)))
 	}
-	m := osc.NewMessage("/cuelight/" + r.target + "/" + r.verb)
+	m := osc.NewMessage("/cuelight/" + r.target + "/" + r.verb.String())
 	if r.hasLabel {
 		m.Args = []osc.Arg{osc.String(r.label)}
 	}
@@ -101,7 +103,9 @@ Releases the hold: every channel goes off. Nothing lights green on release.
 Examples:
   cuectl release`},
 	"brightness": {"brightness [flags] CH VALUE", `
-Sets the lamp brightness of the channel(s), 0.0 (dark) to 1.0.
+Sets the lamp brightness of the channel(s), above 0.0 up to 1.0. 0 is
+refused: a dark lamp must never mean GO, and a lit lamp never shows less
+than its station's min_brightness.
 
 Examples:
   cuectl brightness fly 0.3
@@ -159,7 +163,12 @@ func (c *cli) send(ctx context.Context, name string, args []string) int {
 
 // buildRequest checks the arguments of a command verb.
 func buildRequest(name string, pos []string, ack bool, cue optString) (request, error) {
-	r := request{verb: strings.ReplaceAll(name, "-", "_")}
+	var r request
+	v, err := cues.ParseVerb(strings.ReplaceAll(name, "-", "_")) // force-go: force_go
+	if err != nil {
+		return r, err
+	}
+	r.verb = v
 	if name == "go" && cue.set {
 		if len(pos) > 0 {
 			return r, fmt.Errorf("--cue takes the place of CH and LABEL: cuectl go --cue %s", strconv.Quote(cue.value))
@@ -167,7 +176,7 @@ func buildRequest(name string, pos []string, ack bool, cue optString) (request, 
 		if cue.value == "" {
 			return r, fmt.Errorf("--cue needs the cue label")
 		}
-		r.verb, r.label, r.hasLabel = "cue_go", cue.value, true
+		r.verb, r.label, r.hasLabel = cues.VerbGoCue, cue.value, true
 		return r, checkText("cue label", r.label)
 	}
 	if name == "go" && len(pos) == 0 {
@@ -182,7 +191,7 @@ func buildRequest(name string, pos []string, ack bool, cue optString) (request, 
 	switch name {
 	case "standby":
 		if ack {
-			r.verb = "standby_ack"
+			r.verb = cues.VerbStandbyAck
 		}
 		fallthrough
 	case "go", "force-go":
@@ -194,8 +203,8 @@ func buildRequest(name string, pos []string, ack bool, cue optString) (request, 
 		}
 	case "brightness":
 		v, err := strconv.ParseFloat(pos[1], 64)
-		if err != nil || !(v >= 0 && v <= 1) {
-			return r, fmt.Errorf("brightness %q: give a number from 0.0 to 1.0", pos[1])
+		if err != nil || !(v > 0 && v <= 1) {
+			return r, fmt.Errorf("brightness %q: give a number above 0.0, up to 1.0 (a dark lamp must never mean GO)", pos[1])
 		}
 		r.value = v
 	}
@@ -220,8 +229,8 @@ func checkText(what, s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
 		return fmt.Errorf("%s contains a NUL byte", what)
 	}
-	if len(s) > mqttlink.MaxLabelLen {
-		return fmt.Errorf("%s longer than %d bytes", what, mqttlink.MaxLabelLen)
+	if err := cues.CheckLabel(s); err != nil {
+		return fmt.Errorf("%s: %v", what, err)
 	}
 	return nil
 }
@@ -273,12 +282,19 @@ func (c *cli) sendOSC(ctx context.Context, o *opts, req request) int {
 	defer cancel()
 	m := req.oscMessage()
 	replies, after, err := t.exchange(ctx, m)
+	var states []chanState
+	for _, r := range replies {
+		if s, ok := parseState(r); ok {
+			states = append(states, s)
+		}
+	}
+	acks := c.ackFlags(ctx, o, req, states)
 	code := exitOK
 	answered := false
 	for _, r := range replies {
 		if s, ok := parseState(r); ok {
 			answered = true
-			fmt.Fprintln(c.stdout, oscStateLine(o.cfg, req, s))
+			fmt.Fprintln(c.stdout, oscStateLine(req, s, acks))
 			continue
 		}
 		if addr, reason, ok := parseError(r); ok {
@@ -307,9 +323,10 @@ func channelNames(states []chanState) []string {
 }
 
 // oscStateLine is one line of feedback: `fly: standby "23" (ack requested)`.
-func oscStateLine(cfg *config.Config, req request, s chanState) string {
+// acks holds the channels known to ask for an ACK (see ackFlags).
+func oscStateLine(req request, s chanState, acks map[string]bool) string {
 	var notes []string
-	if s.State == "standby" && (req.verb == "standby_ack" || requiresAck(cfg, s.Channel)) {
+	if s.State == cues.StateStandby.String() && acks[s.Channel] {
 		notes = append(notes, "ack requested")
 	}
 	notes = append(notes, verbNotes(req, s.State)...)
@@ -319,13 +336,13 @@ func oscStateLine(cfg *config.Config, req request, s chanState) string {
 // verbNotes explain a state that is not what the verb usually leads to.
 func verbNotes(req request, state string) []string {
 	switch req.verb {
-	case "ack":
-		if state != "ack" {
+	case cues.VerbAck:
+		if state != cues.StateAck.String() {
 			return []string{"nothing to acknowledge: not in standby"}
 		}
-	case "call":
+	case cues.VerbCall:
 		return []string{"called"}
-	case "brightness":
+	case cues.VerbBrightness:
 		return []string{"brightness " + strconv.FormatFloat(req.value, 'g', -1, 64)}
 	}
 	return nil
@@ -341,6 +358,64 @@ func stateLine(ch, state, label string, notes []string) string {
 	}
 	return line
 }
+
+// ackFlags says which of the channels in standby among states ask for an
+// ACK, as --mqtt and watch show it. OSC feedback does not carry the flag
+// (docs/protocol.md §3), so it comes from what settles it: a standby_ack
+// (every standby it leaves asks), the channel's require_ack in the show
+// file (every standby of it asks), else the station's own state on MQTT
+// (its ack_requested), if the broker answers within ackLookup. A channel
+// still unknown then is left out: no note rather than a guess.
+func (c *cli) ackFlags(ctx context.Context, o *opts, req request, states []chanState) map[string]bool {
+	out := map[string]bool{}
+	var ask []chanState
+	for _, s := range states {
+		switch {
+		case s.State != cues.StateStandby.String():
+		case req.verb == cues.VerbStandbyAck || requiresAck(o.cfg, s.Channel):
+			out[s.Channel] = true
+		default:
+			ask = append(ask, s)
+		}
+	}
+	if len(ask) == 0 || ctx.Err() != nil {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(o.timeout, ackLookup))
+	defer cancel()
+	sess, err := c.dialMQTT(ctx, o, false)
+	if err != nil {
+		return out
+	}
+	defer sess.close()
+	v := newShowView(sess.prefix, nil)
+	// The state the station published for the feedback cuectl got (it
+	// may come after an older one).
+	published := func(s chanState) *mqttlink.State {
+		if cv := v.channels[s.Channel]; cv != nil && cv.state != nil && cv.state.State == s.State && cv.state.Label == s.Label {
+			return cv.state
+		}
+		return nil
+	}
+	_ = sess.collect(ctx, v, func() bool {
+		for _, s := range ask {
+			if published(s) == nil {
+				return false
+			}
+		}
+		return true
+	}, nil)
+	for _, s := range ask {
+		if st := published(s); st != nil && st.AckRequested {
+			out[s.Channel] = true
+		}
+	}
+	return out
+}
+
+// ackLookup bounds the wait for the broker when ackFlags asks it: a
+// command over OSC never waits long for a note.
+const ackLookup = 500 * time.Millisecond
 
 func requiresAck(cfg *config.Config, ch string) bool {
 	if cfg == nil {
@@ -367,7 +442,11 @@ func explainRefusal(o *opts, req request, addr, reason string, after []chanState
 	hint := ""
 	switch {
 	case strings.Contains(reason, "use force_go"):
-		hint = fmt.Sprintf(" (wait for the position's ACK, or: cuectl force-go %s)", req.target)
+		names := channelNames(after)
+		if o.cfg != nil {
+			names = append(names, o.showChannels()...)
+		}
+		hint = " (wait for the position's ACK, or: " + forceGoCommand(req, refusedChannel(req, reason, names), "") + ")"
 	case reason == "show is on hold":
 		hint = " (cuectl release ends the hold)"
 	case strings.HasPrefix(reason, "no channel is standing by"):
@@ -376,14 +455,64 @@ func explainRefusal(o *opts, req request, addr, reason string, after []chanState
 	return fmt.Sprintf("station refused %s: %s%s", addr, reason, hint)
 }
 
-// sendMQTT sends the request as MQTT command(s) (SPEC §4) and prints the
+// refusedChannel is the channel a refused GO names: the reason starts
+// with it ("fly needs an acknowledged standby ..."), whatever the command
+// was addressed to (a pattern, a list, a cue). names are the channels it
+// can be; "" when none fits.
+func refusedChannel(req request, reason string, names []string) string {
+	best := ""
+	for _, n := range names {
+		if strings.HasPrefix(reason, n+" ") && len(n) > len(best) {
+			best = n
+		}
+	}
+	if best == "" && req.target != "" && !isPattern(req.target) && !strings.Contains(req.target, ",") {
+		best = req.target
+	}
+	return best
+}
+
+// forceGoCommand is the cuectl command that overrides go_requires_ack for
+// channel ch, with the cue label the refused GO carried.
+func forceGoCommand(req request, ch, flag string) string {
+	if ch == "" {
+		return "cuectl force-go CH"
+	}
+	cmd := "cuectl force-go "
+	if flag != "" {
+		cmd += flag + " "
+	}
+	cmd += ch
+	if req.hasLabel && req.label != "" {
+		if strings.HasPrefix(req.label, "-") {
+			cmd += " --" // a label, not a flag
+		}
+		cmd += " " + shellQuote(req.label)
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-+:@%/=,", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	if s == "" {
+		return "''"
+	}
+	return s
+}
+
+// sendMQTT sends the request as MQTT command(s) (docs/protocol.md §4) and prints the
 // events that answer it.
 func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Duration) int {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	sess, err := c.dialMQTT(ctx, o, false)
 	if err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = mqttProblem(o.brokerURL(), context.DeadlineExceeded, o.timeout)
 		}
 		return c.report(err)
@@ -394,7 +523,7 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 	// The channels concerned and their current states.
 	var targets []string
 	switch req.verb {
-	case "hold", "release", "cue_go":
+	case cues.VerbHold, cues.VerbRelease, cues.VerbGoCue:
 		_ = sess.collect(ctx, v, v.showComplete, nil) // with what is known by the deadline
 		if !v.announced() && len(v.config) == 0 {
 			return c.report(noStations(sess))
@@ -426,16 +555,16 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 	}
 	var out []*sent
 	now := c.clock.Now()
-	cmd := mqttlink.Command{Cmd: req.verb, TS: mqttlink.FormatTime(now), TTLMS: ttl.Milliseconds()}
+	cmd := mqttlink.Command{Cmd: req.verb.String(), TS: mqttlink.FormatTime(now), TTLMS: ttl.Milliseconds()}
 	if req.hasLabel {
 		cmd.Label = req.label
 	}
-	if req.verb == "brightness" {
+	if req.verb == cues.VerbBrightness {
 		val := req.value
 		cmd.Value = &val
 	}
 	switch req.verb {
-	case "hold", "release":
+	case cues.VerbHold, cues.VerbRelease:
 		expect := v.onlineChannels()
 		if len(expect) == 0 {
 			return c.report(fail(exitUnreachable, "no station is online on broker %s: %s", sess.url, brokerHint))
@@ -448,8 +577,8 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 			out = append(out, &sent{ch: ch, id: cmd.ID, noEvent: predictNoEvent(req, v.channel(ch).state)})
 		}
 	default:
-		if req.verb == "cue_go" {
-			cmd.Cmd = "go"
+		if req.verb == cues.VerbGoCue {
+			cmd.Cmd = cues.VerbGo.String() // sent to each channel standing by
 			for _, ch := range v.order() {
 				st := v.channel(ch).state
 				if st != nil && (st.State == "standby" || st.State == "ack") && st.Label == req.label && v.station(st.Station).status != "offline" {
@@ -500,7 +629,7 @@ func (c *cli) sendMQTT(ctx context.Context, o *opts, req request, ttl time.Durat
 			fmt.Fprintln(c.stdout, mqttEventLine(req, cv, s.ev))
 		case s.noEvent && cv.state != nil:
 			notes := verbNotes(req, cv.state.State)
-			if req.verb != "brightness" {
+			if req.verb != cues.VerbBrightness {
 				notes = append(notes, "no change: it already was")
 			}
 			fmt.Fprintln(c.stdout, mqttStateLine(cv.state, notes))
@@ -565,33 +694,23 @@ func missingState(sess *mqttSession, v *showView, names []string, timeout time.D
 }
 
 // predictNoEvent reports whether the station will publish no event for
-// the request on a channel in state st (SPEC §2 duplicates; brightness is
-// never reported unless refused).
+// the request on a channel in state st: the engine's own rule (cues.Quiet)
+// for a command from the booth, as every MQTT command is. An unknown state
+// is never predicted quiet: cuectl waits for the event.
 func predictNoEvent(req request, st *mqttlink.State) bool {
 	if st == nil {
 		return false
 	}
-	switch st.State {
-	case "lost":
-		return false // the command restores the link first
-	case "hold":
-		return req.verb == "hold"
+	state, err := cues.ParseState(st.State)
+	if err != nil {
+		return false
 	}
-	switch req.verb {
-	case "standby", "standby_ack":
-		same := st.Label == req.label
-		return (st.State == "ack" && same) ||
-			(st.State == "standby" && same && (st.AckRequested || req.verb == "standby"))
-	case "go", "force_go", "cue_go":
-		return st.State == "go" && (!req.hasLabel || req.label == st.Label)
-	case "off":
-		return st.State == "off"
-	case "release":
-		return true // not held: nothing to release
-	case "brightness":
-		return true
+	verb := req.verb
+	if verb == cues.VerbGoCue {
+		verb = cues.VerbGo // sent as a GO to each channel standing by
 	}
-	return false
+	return cues.Quiet(cues.ChannelState{State: state, Label: st.Label, AckRequested: st.AckRequested},
+		cues.Command{Verb: verb, Label: req.label, HasLabel: req.hasLabel, Value: req.value, FromBooth: true})
 }
 
 func mqttStateLine(st *mqttlink.State, notes []string) string {
@@ -615,6 +734,9 @@ func mqttEventLine(req request, cv *channelView, ev *mqttlink.Event) string {
 	if ev.Unwarned {
 		notes = append(notes, "unwarned: no standby for this cue")
 	}
+	if ev.Unacknowledged {
+		notes = append(notes, "unacknowledged: the position never acknowledged the standby")
+	}
 	if st := cv.state; st != nil && st.Epoch == ev.Epoch && st.Seq >= ev.Seq {
 		return mqttStateLine(st, notes)
 	}
@@ -622,7 +744,7 @@ func mqttEventLine(req request, cv *channelView, ev *mqttlink.Event) string {
 	switch ev.Event {
 	case "release":
 		state = "off"
-	case "press", "call":
+	case "press", "call", "call_in", "late_ack": // the cue state is unchanged
 		if cv.state != nil {
 			state = cv.state.State
 		}
@@ -634,7 +756,7 @@ func explainMQTTRefusal(req request, ev *mqttlink.Event) string {
 	hint := ""
 	switch {
 	case strings.Contains(ev.Reason, "use force_go"):
-		hint = fmt.Sprintf(" (wait for the position's ACK, or: cuectl force-go --mqtt %s)", ev.Channel)
+		hint = " (wait for the position's ACK, or: " + forceGoCommand(req, ev.Channel, "--mqtt") + ")"
 	case ev.Reason == "show is on hold":
 		hint = " (cuectl release ends the hold)"
 	case strings.Contains(ev.Reason, "stale"), strings.Contains(ev.Reason, "future"):

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/internal/testkit"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -60,11 +66,19 @@ func TestSendOSC(t *testing.T) {
 			stdout: []string{`^fly: standby "23" \(ack requested\)$`}},
 		{name: "go refused without ack", args: []string{"go", "fly"}, code: 1,
 			stdout: []string{`^fly: standby "23"`},
-			stderr: []string{`station refused /cuelight/fly/go: fly needs an acknowledged standby before GO.*cuectl force-go fly`}},
+			stderr: []string{`station refused /cuelight/fly/go: fly needs an acknowledged standby before GO.*\(wait for the position's ACK, or: cuectl force-go fly\)$`}},
+		{name: "cue go refused without ack: the hint names the channel", args: []string{"go", "--cue", "23"}, code: 1,
+			stderr: []string{`station refused /cuelight/cue/go: fly needs an acknowledged standby before GO.*\(wait for the position's ACK, or: cuectl force-go fly 23\)$`}},
+		{name: "go to a pattern refused: the hint names the channel", args: []string{"go", "f*", "LX 23"}, code: 1,
+			stderr: []string{`station refused /cuelight/f\*/go: fly needs .*\(wait for the position's ACK, or: cuectl force-go fly 'LX 23'\)$`}},
 		{name: "go after the crew's ack", args: []string{"go", "fly", "23"}, before: pressAndWait("GPIO22", "fly"),
 			stdout: []string{`^fly: go "23"$`}},
 		{name: "standby --ack to a comma list", args: []string{"standby", "--ack", "sl,sr", "24"},
 			stdout: []string{`^sl: standby "24" \(ack requested\)$`, `^sr: standby "24" \(ack requested\)$`}},
+		{name: "a repeated standby still asks for the ACK the first one asked for", args: []string{"standby", "sl", "24"},
+			stdout: []string{`^sl: standby "24" \(ack requested\)$`}},
+		{name: "sync shows which standbys ask for an ACK", args: []string{"sync"},
+			stdout: []string{`^fly: go "23"$`, `^sl: standby "24" \(ack requested\)$`, `^sr: standby "24" \(ack requested\)$`, `^trap: off$`}},
 		{name: "go --cue", args: []string{"go", "--cue", "24"},
 			stdout: []string{`^sl: go "24"$`, `^sr: go "24"$`}},
 		{name: "go --cue nobody stands by for", args: []string{"go", "--cue", "99"}, code: 1,
@@ -255,6 +269,19 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	expect(t, ctl(t), 2, nil, []string{`^Usage: cuectl COMMAND`})
 	expect(t, ctl(t, "version"), 0, []string{`^cuectl `}, nil)
+	expect(t, ctl(t, "help"), 0, []string{`^Usage: cuectl COMMAND`}, nil)
+	// Flags are listed as the docs write them: --config, and ping's -c.
+	expect(t, ctl(t, "standby", "--help"), 0, []string{`^Flags:$`, `^  --ack$`, `^  --config FILE$`, `^  --timeout duration$`}, nil)
+	expect(t, ctl(t, "ping", "--help"), 0, []string{`^  -c int$`, `^  -i duration$`}, nil)
+	for _, name := range commandNames() {
+		h := ctl(t, name, "--help")
+		if name == "config" {
+			continue // no flags
+		}
+		if m := regexp.MustCompile(`(?m)^  -[a-z][a-z]`).FindString(h.stdout); m != "" {
+			t.Errorf("cuectl %s --help lists a flag with one dash: %q", name, m)
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -263,8 +290,13 @@ func TestHelpAndUsage(t *testing.T) {
 		{"unknown command", []string{"stanby", "fly"}, `unknown command "stanby" \(did you mean "standby"\?\)`},
 		{"missing channel", []string{"standby"}, `cuectl standby: missing arguments`},
 		{"too many arguments", []string{"off", "fly", "sl"}, `too many arguments`},
-		{"unknown flag", []string{"off", "--bogus", "fly"}, `flag provided but not defined: -bogus`},
-		{"brightness out of range", []string{"brightness", "fly", "1.5"}, `brightness "1.5": give a number from 0.0 to 1.0`},
+		{"unknown flag", []string{"off", "--bogus", "fly"}, `flag provided but not defined: --bogus \(see cuectl off --help\)$`},
+		{"flag without its value", []string{"off", "fly", "--osc"}, `flag needs an argument: --osc \(see cuectl off --help\)$`},
+		{"help for an unknown command", []string{"help", "bogus"}, `^cuectl help: unknown command "bogus" \(cuectl help lists them\)$`},
+		{"help for a misspelt command", []string{"help", "stanby"}, `^cuectl help: unknown command "stanby" \(did you mean "standby"\?\)`},
+		{"help for two commands", []string{"help", "go", "off"}, `^cuectl help: give one command`},
+		{"brightness out of range", []string{"brightness", "fly", "1.5"}, `brightness "1.5": give a number above 0\.0, up to 1\.0 \(a dark lamp must never mean GO\)`},
+		{"brightness 0 is refused", []string{"brightness", "fly", "0"}, `brightness "0": give a number above 0\.0, up to 1\.0`},
 		{"channel with a slash", []string{"off", "fly/x"}, `channel "fly/x": use a channel name`},
 		{"go with --cue and a channel", []string{"go", "fly", "--cue", "3"}, `--cue takes the place of CH and LABEL`},
 		{"go with nothing", []string{"go"}, `missing CH \(or --cue LABEL\)`},
@@ -310,4 +342,67 @@ func TestStationOffline(t *testing.T) {
 	expect(t, ctl(t, s.with("--mqtt", "standby", "fly", "1")...), 3, nil,
 		[]string{`station demo \(channel fly\) is offline, as the broker reports: is cuelightd running there and connected to tcp://127\.0\.0\.1:\d+\?`})
 	expect(t, ctl(t, s.with("--mqtt", "--timeout", "1s", "hold")...), 3, nil, []string{`no station is online on broker`})
+}
+
+// Without a show file cuectl does not know fly's require_ack: the flag
+// comes from the station's state on the broker (the demo's broker is the
+// default one; here the test's), so OSC says "(ack requested)" as --mqtt
+// does. With no broker to ask, no note: never a guess.
+func TestOSCAckRequestedWithoutShowFile(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	send := func(broker string, req request) string {
+		var out, errb bytes.Buffer
+		c := &cli{stdout: &out, stderr: &errb, clock: realClock(), getenv: noEnv}
+		o := c.newOpts(req.verb.String(), "", "", flagsOSC|flagsMQTT)
+		o.osc, o.mqtt.url, o.timeout = s.osc, broker, waitFor
+		if code := c.sendOSC(context.Background(), o, req); code != 0 {
+			t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	if got := send(s.broker, request{verb: cues.VerbStandby, target: "fly", label: "23", hasLabel: true}); got != "fly: standby \"23\" (ack requested)\n" {
+		t.Errorf("fly (require_ack) without a show file: %q", got)
+	}
+	if got := send(s.broker, request{verb: cues.VerbStandby, target: "sl", label: "23", hasLabel: true}); got != "sl: standby \"23\"\n" {
+		t.Errorf("sl without a show file: %q", got)
+	}
+	closed := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
+	if got := send(closed, request{verb: cues.VerbStandby, target: "fly", label: "23", hasLabel: true}); got != "fly: standby \"23\"\n" {
+		t.Errorf("fly with no broker to ask: %q", got)
+	}
+	if got := send(closed, request{verb: cues.VerbStandbyAck, target: "sl", label: "24", hasLabel: true}); got != "sl: standby \"24\" (ack requested)\n" {
+		t.Errorf("standby_ack with no broker to ask: %q", got)
+	}
+}
+
+// Ctrl-C during a ping ends it as an interrupted command (130), and a
+// command interrupted while it waits for the station likewise.
+func TestInterrupted(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errb := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, s.with("ping", "-c", "3", "-i", "10m"), out, errb) }()
+	waitOutput(t, out, `^pong from `)
+	cancel()
+	select {
+	case code := <-done:
+		expect(t, result{code, out.String(), errb.String()}, exitInterrupted, nil, []string{`^cuectl ping: interrupted$`})
+	case <-time.After(waitFor):
+		t.Fatal("ping did not end after the interrupt")
+	}
+	// A station that never answers, and the user gives up.
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel2)
+	var o2, e2 bytes.Buffer
+	code := run(ctx2, []string{"--config", "", "--osc", silent.LocalAddr().String(), "--timeout", "1m", "standby", "fly", "1"}, &o2, &e2)
+	expect(t, result{code, o2.String(), e2.String()}, exitInterrupted, nil, []string{`^cuectl: interrupted$`})
 }

@@ -284,8 +284,12 @@ func (c *cli) recordCmd(ctx context.Context, name string, args []string) int {
 		return exitRefused
 	}
 	defer db.Close()
+	tc, err := c.brokerTLS(o, url)
+	if err != nil {
+		return c.report(err)
+	}
 	rec, err := recorder.New(db, recorder.Options{Broker: url, Username: user, Password: password,
-		TLS: c.brokerTLS(o, url), TopicPrefix: o.topicPrefix(), ClientID: *clientID, Clock: c.clock})
+		TLS: tc, TopicPrefix: o.topicPrefix(), ClientID: *clientID, Clock: c.clock})
 	if err != nil {
 		fmt.Fprintln(c.stderr, "cuectl record:", err)
 		return exitUsage

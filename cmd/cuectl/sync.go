@@ -27,9 +27,10 @@ Examples:
 	if err != nil {
 		return c.report(oscProblem(t, err, o.timeout))
 	}
+	acks := c.ackFlags(ctx, o, request{}, states)
 	for _, s := range states {
 		var notes []string
-		if s.State == "standby" && requiresAck(o.cfg, s.Channel) {
+		if acks[s.Channel] {
 			notes = append(notes, "ack requested")
 		}
 		fmt.Fprintln(c.stdout, stateLine(s.Channel, s.State, s.Label, notes))
@@ -69,7 +70,8 @@ Examples:
 			select {
 			case <-c.clock.After(*every):
 			case <-ctx.Done():
-				return exitUnreachable
+				fmt.Fprintln(c.stderr, "cuectl ping: interrupted")
+				return exitInterrupted
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, o.timeout)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
@@ -113,12 +114,12 @@ func TestOSCMessages(t *testing.T) {
 		req  request
 		want string
 	}{
-		{"standby with label", request{verb: "standby", target: "fly", label: "23", hasLabel: true}, `/cuelight/fly/standby ,s "23"`},
-		{"standby_ack to a list", request{verb: "standby_ack", target: "sl,sr", label: "LX 4", hasLabel: true}, `/cuelight/sl,sr/standby_ack ,s "LX 4"`},
-		{"go without label", request{verb: "go", target: "fly"}, `/cuelight/fly/go ,`},
-		{"cue go, label with a slash", request{verb: "cue_go", label: "23/b", hasLabel: true}, `/cuelight/cue/go ,s "23/b"`},
-		{"hold", request{verb: "hold"}, `/cuelight/all/hold ,`},
-		{"brightness", request{verb: "brightness", target: "fly", value: 0.5}, `/cuelight/fly/brightness ,f 0.5`},
+		{"standby with label", request{verb: cues.VerbStandby, target: "fly", label: "23", hasLabel: true}, `/cuelight/fly/standby ,s "23"`},
+		{"standby_ack to a list", request{verb: cues.VerbStandbyAck, target: "sl,sr", label: "LX 4", hasLabel: true}, `/cuelight/sl,sr/standby_ack ,s "LX 4"`},
+		{"go without label", request{verb: cues.VerbGo, target: "fly"}, `/cuelight/fly/go ,`},
+		{"cue go, label with a slash", request{verb: cues.VerbGoCue, label: "23/b", hasLabel: true}, `/cuelight/cue/go ,s "23/b"`},
+		{"hold", request{verb: cues.VerbHold}, `/cuelight/all/hold ,`},
+		{"brightness", request{verb: cues.VerbBrightness, target: "fly", value: 0.5}, `/cuelight/fly/brightness ,f 0.5`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -157,7 +158,7 @@ func TestParseReplies(t *testing.T) {
 	}
 }
 
-// What the station will not answer on MQTT (SPEC §2 duplicates), so that
+// What the station will not answer on MQTT (docs/protocol.md §2 duplicates), so that
 // cuectl does not wait for it.
 func TestPredictNoEvent(t *testing.T) {
 	t.Parallel()
@@ -170,21 +171,23 @@ func TestPredictNoEvent(t *testing.T) {
 		st   *mqttlink.State
 		want bool
 	}{
-		{"same standby", request{verb: "standby", label: "23", hasLabel: true}, st("standby", "23", false), true},
-		{"standby_ack over a plain standby is new", request{verb: "standby_ack", label: "23", hasLabel: true}, st("standby", "23", false), false},
-		{"standby over an ack of the same cue", request{verb: "standby", label: "23", hasLabel: true}, st("ack", "23", true), true},
-		{"another cue", request{verb: "standby", label: "24", hasLabel: true}, st("standby", "23", false), false},
-		{"go again", request{verb: "go"}, st("go", "23", false), true},
-		{"go with another label", request{verb: "go", label: "24", hasLabel: true}, st("go", "23", false), false},
-		{"off when off", request{verb: "off"}, st("off", "", false), true},
-		{"release when not held", request{verb: "release"}, st("off", "", false), true},
-		{"release when held", request{verb: "release"}, st("hold", "", false), false},
-		{"hold when held", request{verb: "hold"}, st("hold", "", false), true},
-		{"anything while held is refused (an event)", request{verb: "brightness"}, st("hold", "", false), false},
-		{"brightness is never reported", request{verb: "brightness"}, st("go", "3", false), true},
-		{"a lost link is restored (events)", request{verb: "off"}, st("lost", "", false), false},
-		{"ack always answers", request{verb: "ack"}, st("off", "", false), false},
-		{"unknown state", request{verb: "off"}, nil, false},
+		{"same standby", request{verb: cues.VerbStandby, label: "23", hasLabel: true}, st("standby", "23", false), true},
+		{"standby_ack over a plain standby is new", request{verb: cues.VerbStandbyAck, label: "23", hasLabel: true}, st("standby", "23", false), false},
+		{"standby over an ack of the same cue", request{verb: cues.VerbStandby, label: "23", hasLabel: true}, st("ack", "23", true), true},
+		{"another cue", request{verb: cues.VerbStandby, label: "24", hasLabel: true}, st("standby", "23", false), false},
+		{"go again", request{verb: cues.VerbGo}, st("go", "23", false), true},
+		{"go with another label", request{verb: cues.VerbGo, label: "24", hasLabel: true}, st("go", "23", false), false},
+		{"off when off", request{verb: cues.VerbOff}, st("off", "", false), true},
+		{"release when not held", request{verb: cues.VerbRelease}, st("off", "", false), true},
+		{"release when held", request{verb: cues.VerbRelease}, st("hold", "", false), false},
+		{"hold when held", request{verb: cues.VerbHold}, st("hold", "", false), true},
+		{"anything while held is refused (an event)", request{verb: cues.VerbBrightness}, st("hold", "", false), false},
+		{"brightness is never reported", request{verb: cues.VerbBrightness, value: 0.5}, st("go", "3", false), true},
+		{"a lost link is restored (events)", request{verb: cues.VerbOff}, st("lost", "", false), false},
+		{"ack always answers", request{verb: cues.VerbAck}, st("off", "", false), false},
+		{"unknown state", request{verb: cues.VerbOff}, nil, false},
+		{"a state cuectl does not know", request{verb: cues.VerbOff}, st("dimmed", "", false), false},
+		{"a cue GO is a GO to each channel standing by", request{verb: cues.VerbGoCue, label: "23", hasLabel: true}, st("ack", "23", true), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -205,14 +208,17 @@ func TestShowView(t *testing.T) {
 		return ok
 	}
 	if !apply("cuelight/station/b/info", `{"channels":["zz","aa"],"epoch":"e"}`) ||
-		!apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"go","seq":5,"epoch":"e"}`) {
+		!apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"go","seq":5,"epoch":"e","since":"2026-03-01T19:30:05.000Z"}`) {
 		t.Fatal("valid messages refused")
 	}
-	if apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":4,"epoch":"e"}`) {
+	if apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":4,"epoch":"e","since":"2026-03-01T19:30:04.000Z"}`) {
 		t.Error("an older state replaced a newer one")
 	}
-	if !apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":1,"epoch":"f"}`) {
+	if !apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":1,"epoch":"f","since":"2026-03-01T19:31:00.000Z"}`) {
 		t.Error("a new epoch's state (the station restarted) was refused")
+	}
+	if apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"go","seq":9,"epoch":"e","since":"2026-03-01T19:30:09.000Z"}`) {
+		t.Error("the old epoch's state, served late after a failover, replaced the restarted station's")
 	}
 	for _, bad := range [][2]string{
 		{"other/channel/aa/state", `{}`},
@@ -245,5 +251,34 @@ func TestLocalAddr(t *testing.T) {
 		if got := localAddr(in); got != want {
 			t.Errorf("localAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The hint after a refused GO names the channel the station refused, with
+// the cue label, as a command that can be pasted.
+func TestForceGoHint(t *testing.T) {
+	t.Parallel()
+	names := []string{"fly", "fly-2", "sl"}
+	const reason = "fly-2 needs an acknowledged standby before GO; use force_go to override"
+	for _, tc := range []struct {
+		name string
+		req  request
+		want string
+	}{
+		{"a cue go", request{verb: cues.VerbGoCue, label: "23", hasLabel: true}, "cuectl force-go fly-2 23"},
+		{"a pattern", request{verb: cues.VerbGo, target: "f*"}, "cuectl force-go fly-2"},
+		{"a label with a space", request{verb: cues.VerbGo, target: "fly-2", label: "LX 4", hasLabel: true}, "cuectl force-go fly-2 'LX 4'"},
+		{"a label like a flag", request{verb: cues.VerbGo, target: "fly-2", label: "-4", hasLabel: true}, "cuectl force-go fly-2 -- -4"},
+		{"a quote in the label", request{verb: cues.VerbGo, target: "fly-2", label: "it's", hasLabel: true}, `cuectl force-go fly-2 'it'\''s'`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := forceGoCommand(tc.req, refusedChannel(tc.req, reason, names), ""); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	if got := forceGoCommand(request{verb: cues.VerbGoCue, label: "5", hasLabel: true}, refusedChannel(request{}, "x needs ...", nil), ""); got != "cuectl force-go CH" {
+		t.Errorf("no channel known: got %s", got)
 	}
 }

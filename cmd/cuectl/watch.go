@@ -108,6 +108,8 @@ func (c *cli) plainLine(v *showView, u update) string {
 				info.Started, u.station, info.Show, info.Version, strings.Join(info.Channels, ","), info.Link, info.Epoch)
 		case prev.Link != info.Link:
 			return c.nowText() + " station " + u.station + " link " + info.Link
+		case prev.Intercom != info.Intercom && info.Intercom != "":
+			return c.nowText() + " station " + u.station + " intercom " + info.Intercom
 		}
 		return ""
 	case "state":
@@ -142,6 +144,12 @@ func plainEvent(ev *mqttlink.Event) string {
 	if ev.Unwarned {
 		b.WriteString(" unwarned")
 	}
+	if ev.Unacknowledged {
+		b.WriteString(" unacknowledged")
+	}
+	if ev.Event == "late_ack" {
+		b.WriteString(" elapsed_ms=" + strconv.FormatInt(ev.ElapsedMS, 10))
+	}
 	if ev.Reason != "" {
 		b.WriteString(" reason=" + strconv.Quote(ev.Reason))
 	}
@@ -164,6 +172,23 @@ const (
 // redrawEvery paces the redraws that move time on (durations, flashing).
 const redrawEvery = 250 * time.Millisecond
 
+// screenSize is the size of the terminal watch draws on: as the terminal
+// reports it (read at every redraw, so a resized window is used at once),
+// else $COLUMNS and $LINES, else 80×24.
+func (c *cli) screenSize() (cols, rows int) {
+	cols, rows, ok := terminalSize(c.stdout)
+	if !ok || cols < 20 || rows < 5 {
+		cols, rows = 80, 24
+		if n, err := strconv.Atoi(c.getenv("COLUMNS")); err == nil && n >= 20 {
+			cols = n
+		}
+		if n, err := strconv.Atoi(c.getenv("LINES")); err == nil && n >= 5 {
+			rows = n
+		}
+	}
+	return cols, rows
+}
+
 // watchScreen draws the live view on the terminal until ctx ends.
 func (c *cli) watchScreen(ctx context.Context, sess *mqttSession, v *showView, color bool) {
 	io.WriteString(c.stdout, altScreenOn)
@@ -171,10 +196,7 @@ func (c *cli) watchScreen(ctx context.Context, sess *mqttSession, v *showView, c
 	tick := c.clock.NewTicker(redrawEvery)
 	defer tick.Stop()
 	draw := func() {
-		w, h, ok := terminalSize(c.stdout)
-		if !ok || w < 20 || h < 5 {
-			w, h = 80, 24
-		}
+		w, h := c.screenSize()
 		lines := render(v, c.clock.Now(), screen{width: w, height: h, color: color, broker: sess.url})
 		var b strings.Builder
 		b.WriteString(home)

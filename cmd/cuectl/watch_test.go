@@ -3,12 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/internal/testkit"
@@ -266,4 +272,132 @@ func stripANSI(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// The NOTE column takes the terminal's width: a long note is on one line
+// of a wide terminal and wraps, whole, under the column on a narrow one.
+func TestRenderNotesUseTheWidth(t *testing.T) {
+	t.Parallel()
+	const note = "waiting for ACK; refused: fly needs an acknowledged standby before GO; use force_go to override"
+	for _, width := range []int{80, 110, 200} {
+		lines := render(goldenView(t), goldenNow, screen{width: width, height: 60, broker: "tcp://10.10.0.1:1883"})
+		col := -1
+		var parts []string
+		for i, l := range lines {
+			if strings.HasPrefix(l, "CHANNEL ") {
+				col = strings.Index(l, "NOTE")
+			}
+			if col < 0 || !strings.HasPrefix(l, "fly ") {
+				continue
+			}
+			parts = append(parts, l[col:])
+			for _, next := range lines[i+1:] {
+				if len(next) <= col || strings.TrimSpace(next[:col]) != "" {
+					break
+				}
+				parts = append(parts, next[col:])
+			}
+			break
+		}
+		if got := strings.Join(parts, " "); got != note {
+			t.Errorf("width %d: fly's note reads %q, want %q", width, got, note)
+		}
+		if width == 200 && len(parts) != 1 {
+			t.Errorf("width 200: the note takes %d lines, want 1", len(parts))
+		}
+	}
+}
+
+// Without a terminal to ask, watch takes $COLUMNS and $LINES.
+func TestScreenSize(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"COLUMNS": "160", "LINES": "50"}
+	c := &cli{stdout: &testkit.SyncBuffer{}, getenv: func(k string) string { return env[k] }}
+	if w, h := c.screenSize(); w != 160 || h != 50 {
+		t.Errorf("size %dx%d, want 160x50 from the environment", w, h)
+	}
+	c.getenv = noEnv
+	if w, h := c.screenSize(); w != 80 || h != 24 {
+		t.Errorf("size %dx%d, want 80x24", w, h)
+	}
+}
+
+// A lost broker connection is said in words, not as a Go error.
+func TestConnLostReason(t *testing.T) {
+	t.Parallel()
+	opErr := func(err error) error {
+		return &net.OpError{Op: "read", Net: "tcp", Source: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50312},
+			Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1883}, Err: os.NewSyscallError("read", err)}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"closed", fmt.Errorf("connection lost: %w", io.EOF), "the broker closed the connection"},
+		{"reset", opErr(syscall.ECONNRESET), "the broker dropped the connection"},
+		{"network down", opErr(syscall.ENETUNREACH), "the network to the broker is down"},
+		{"keep-alive", errors.New("pingresp not received, disconnecting"), "the broker stopped answering"},
+		{"time-out", opErr(syscall.ETIMEDOUT), "the broker stopped answering"},
+		{"anything else", opErr(syscall.EBADF), "the connection failed (bad file descriptor)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := connLostReason(tc.err); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The station (and its embedded broker) stops under a running watch: the
+// connection loss is one line in words, and nothing Go-shaped.
+func TestWatchBrokerLost(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	out, stop := startWatch(t, s.with("watch", "--plain")...)
+	waitOutput(t, out, `^\S+Z station demo online$`)
+	s.stop()
+	waitOutput(t, out, `^\S+Z broker connection lost: the broker (closed|dropped) the connection \(reconnecting\)$`)
+	if strings.Contains(out.String(), "tcp ") || strings.Contains(out.String(), "->") {
+		t.Errorf("a Go error in watch's output:\n%s", out.String())
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("watch ended with %d, want 0", code)
+	}
+}
+
+// Wrapping the notes never loses, reorders or adds a word, and never makes
+// a line wider than the column unless one word alone is.
+func FuzzWrapNotes(f *testing.F) {
+	f.Add("station offline: state may be stale", "link to the booth lost", 40)
+	f.Add("waiting for ACK", "refused: fly needs an acknowledged standby before GO; use force_go to override", 20)
+	f.Add("", "  ", 25)
+	f.Add("ünïcödé wörds ×××", "a", 21)
+	f.Fuzz(func(t *testing.T, a, b string, width int) {
+		if width < minNoteWidth || width > 500 {
+			return
+		}
+		notes := []cell{{a, sgrAlert}, {b, ""}}
+		lines := wrapNotes(notes, width)
+		var got []string
+		for _, l := range lines {
+			text := ""
+			for _, c := range l {
+				text += c.text
+			}
+			if n := utf8.RuneCountInString(text); n > width && len(strings.Fields(text)) > 1 {
+				t.Errorf("line %q is %d wide, more than %d", text, n, width)
+			}
+			got = append(got, strings.Fields(text)...)
+		}
+		// The separator is glued to the last word of the first note.
+		want := strings.Fields(b)
+		if fa := strings.Fields(a); len(fa) > 0 {
+			want = append(append(fa[:len(fa)-1:len(fa)-1], fa[len(fa)-1]+";"), want...)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("words %q, want %q", got, want)
+		}
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/drivers/gpio"
 	"github.com/cuelight/cuelight/drivers/sim"
+	"github.com/cuelight/cuelight/internal/showview"
 	"github.com/cuelight/cuelight/internal/station"
 	"github.com/cuelight/cuelight/internal/web"
 )
@@ -108,7 +109,7 @@ func (d *daemon) runOne(ctx context.Context, cur loaded, hup <-chan os.Signal) (
 	}
 	s, err := station.New(station.Options{
 		Config: cur.cfg, Station: name, Board: board, Logger: d.log,
-		Version: version, WatchdogEvery: every, Notify: notify,
+		Version: version, WatchdogEvery: every, Notify: notify, ShowHash: showHash(cur),
 	})
 	if err != nil {
 		return nil, err
@@ -142,7 +143,7 @@ func (d *daemon) runOne(ctx context.Context, cur loaded, hup <-chan os.Signal) (
 }
 
 // reload reads the show file again. An invalid file is refused and the
-// running show untouched (SPEC §5).
+// running show untouched (docs/protocol.md §5).
 func (d *daemon) reload(cur loaded) (*loaded, bool) {
 	if cur.path == "" {
 		d.log.Info("reload: running the demo show; nothing to reload")
@@ -171,6 +172,8 @@ func openBoard(driver string, log *slog.Logger) (drivers.Board, *sim.Board, erro
 	case "gpio":
 		b, err := gpio.New(gpio.Options{Logger: log.With("part", "gpio")})
 		return b, nil, err
+	case "none":
+		return drivers.None{}, nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown driver %q", driver)
 }
@@ -250,4 +253,13 @@ func newLogger(w io.Writer, lvl slog.Level) *slog.Logger {
 		}
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// showHash identifies the show file for the station's info: stations that
+// run different files are told apart (the demo show has none).
+func showHash(l loaded) string {
+	if l.raw == nil {
+		return ""
+	}
+	return showview.ShowHash(l.raw)
 }

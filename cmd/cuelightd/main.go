@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/cuelight/cuelight/internal/broker"
@@ -25,6 +26,12 @@ import (
 var version = "dev"
 
 func main() {
+	// The station and its broker child stay within 30 MB RSS together
+	// (docs/performance.md): collect at 50 % heap growth, not 100 %,
+	// unless GOGC says otherwise. Both processes pass here.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	if broker.IsChild() { // the embedded broker runs in a child process of ours
 		os.Exit(broker.ChildMain())
 	}
@@ -41,7 +48,7 @@ const usage = `cuelightd: the cuelight station daemon
 Usage:
   cuelightd [flags]                   run this host's station of the show
   cuelightd check-config FILE         check a show file; exit 0 if valid, 1 if not
-  cuelightd --version
+  cuelightd version                   print the version (also --version)
 
 With no show file (none given and none at %[1]s) cuelightd runs a
 built-in demo show on a simulated board and prints how to try it.
@@ -64,6 +71,14 @@ const defaultConfig = "/etc/cuelight/cuelight.yaml"
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check-config" {
 		return checkConfig(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "version" { // as "cuectl version"
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "cuelightd version: unexpected argument %q (see cuelightd --help)\n", args[1])
+			return 2
+		}
+		fmt.Fprintln(stdout, "cuelightd", version)
+		return 0
 	}
 	fs := flag.NewFlagSet("cuelightd", flag.ContinueOnError)
 	fs.SetOutput(stderr)

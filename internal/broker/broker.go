@@ -218,7 +218,7 @@ func (w *wrapped) Unwrap() error { return w.err }
 func addrInUse(listen string) error {
 	_, port, _ := net.SplitHostPort(listen)
 	return &wrapped{
-		msg: fmt.Sprintf("broker: port %s in use (listen %s): another broker (mosquitto?) is running; set mqtt.broker to its URL or change mqtt.listen", port, listen),
+		msg: fmt.Sprintf("broker: port %s in use: another MQTT broker (mosquitto?) or cuelightd is on %s; stop it or change mqtt.listen (or set mqtt.broker to that broker's URL)", port, listen),
 		err: ErrAddrInUse,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,16 +55,20 @@ type childStatus struct {
 func ChildMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	status := os.NewFile(statusFD, "broker-status")
-	report := func(st childStatus) {
+	report := func(st childStatus) bool {
 		if status == nil {
-			return
+			return false
 		}
 		b, _ := json.Marshal(st)
-		_, _ = status.Write(append(b, '\n'))
+		_, err := status.Write(append(b, '\n'))
+		return err == nil
 	}
 	fail := func(err error) int {
-		log.Error("broker child cannot start", "err", err)
-		report(childStatus{Error: err.Error(), AddrInUse: errors.Is(err, ErrAddrInUse)})
+		// The parent words the error for the technician: logging it here
+		// too would print it twice, first as an escaped log line.
+		if !report(childStatus{Error: err.Error(), AddrInUse: errors.Is(err, ErrAddrInUse)}) {
+			log.Error("broker child cannot start", "err", err)
+		}
 		return 2
 	}
 
@@ -131,12 +136,14 @@ const closeDrain = 150 * time.Millisecond
 // a second Close panics).
 type server struct {
 	*mqtt.Server
-	once sync.Once
-	err  error
+	once    sync.Once
+	err     error
+	closing atomic.Bool // shared with the listener: connections ending now are no fault
 }
 
 // Close closes the server once.
 func (s *server) Close() error {
+	s.closing.Store(true)
 	s.once.Do(func() { s.err = s.Server.Close() })
 	return s.err
 }
@@ -171,7 +178,8 @@ func serve(opts Options, log *slog.Logger, extra []mqtt.Hook) (*server, string, 
 	if err := m.AddHook(guard, nil); err != nil {
 		return nil, "", fmt.Errorf("broker: %w", err)
 	}
-	tcp := &guardedTCP{TCP: listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen}), guard: guard}
+	srv := &server{Server: m}
+	tcp := &guardedTCP{TCP: listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen}), guard: guard, closing: &srv.closing}
 	if err := m.AddListener(tcp); err != nil { // binds now
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, "", addrInUse(opts.Listen)
@@ -181,7 +189,6 @@ func serve(opts Options, log *slog.Logger, extra []mqtt.Hook) (*server, string, 
 		}
 		return nil, "", fmt.Errorf("broker: listen %s: %w", opts.Listen, err)
 	}
-	srv := &server{Server: m}
 	if err := m.Serve(); err != nil {
 		_ = srv.Close()
 		return nil, "", fmt.Errorf("broker: serve: %w", err)

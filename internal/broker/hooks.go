@@ -11,7 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// policy is the access policy of SPEC §4 for one topic prefix.
+// policy is the access policy of docs/protocol.md §4 for one topic prefix.
 //
 //   - A client that gives no username is accepted only when it connects from
 //     a loopback address; it may then read and write everything (it is the
@@ -201,7 +201,7 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 }
 
 // cmdGuard drops every publish to a command topic that carries the retain
-// flag: it is neither stored nor delivered (SPEC §4). A retained command
+// flag: it is neither stored nor delivered (docs/protocol.md §4). A retained command
 // would fire again at every (re)subscription. The publisher still gets its
 // PUBACK.
 type cmdGuard struct {

@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -105,14 +107,23 @@ func (g *sessionGuard) repair(cur *mqtt.Client) {
 // connection has been completely handled.
 type guardedTCP struct {
 	*listeners.TCP
-	guard *sessionGuard
+	guard   *sessionGuard
+	closing *atomic.Bool // set when the broker is being stopped
 }
 
 // Serve serves connections like listeners.TCP, then reports each end.
+// A connection that ends because the broker closed it, or while the
+// broker stops (a clean stop or a reload), is no warning: mochi would log
+// "use of closed network connection" (or EOF) for every client still
+// connected.
 func (l *guardedTCP) Serve(establish listeners.EstablishFn) {
 	l.TCP.Serve(func(id string, c net.Conn) error {
 		err := establish(id, c)
 		l.guard.connClosed(c)
+		if err != nil && (errors.Is(err, net.ErrClosed) || l.closing.Load()) {
+			l.guard.log.Debug("broker: connection closed by the broker", "remote", c.RemoteAddr().String())
+			return nil
+		}
 		return err
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -131,7 +132,8 @@ func TestStartReportsAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	s := &Supervisor{Logger: testLogger(t)}
+	var logs testkit.SyncBuffer
+	s := &Supervisor{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	err = s.Start(ctx, Options{Listen: l.Addr().String(), Exe: os.Args[0]})
@@ -139,10 +141,14 @@ func TestStartReportsAddressInUse(t *testing.T) {
 		t.Fatalf("Start on a taken port: %v, want ErrAddrInUse", err)
 	}
 	_, port, _ := net.SplitHostPort(l.Addr().String())
-	for _, want := range []string{"port " + port + " in use", "another broker (mosquitto?)", "set mqtt.broker to its URL or change mqtt.listen"} {
+	for _, want := range []string{"port " + port + " in use", "another MQTT broker (mosquitto?) or cuelightd is on " + l.Addr().String() + "; stop it or change mqtt.listen"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+	// One clear message, the error: the child does not log it first.
+	if strings.Contains(logs.String(), "broker child") {
+		t.Errorf("the child logged before the error was reported:\n%s", logs.String())
 	}
 	if err := s.Stop(ctx); err != nil {
 		t.Fatalf("Stop after a failed Start: %v", err)
@@ -240,5 +246,27 @@ func TestChildDiesWithItsParent(t *testing.T) {
 			t.Fatalf("broker child still serves %s %s after its parent was killed", addr, wait)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A clean stop with clients connected logs no warning (mochi would log
+// "use of closed network connection" once per client).
+func TestCleanStopWithClientsLogsNoWarning(t *testing.T) {
+	t.Parallel()
+	var logs testkit.SyncBuffer
+	s := &Supervisor{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.Start(ctx, Options{Listen: "127.0.0.1:0", Exe: os.Args[0]}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		mustClient(t, s.Addr(), clientOpts{id: fmt.Sprint("stay-", i), subscribe: []string{"cuelight/#"}})
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a clean stop logged warnings:\n%s", logs.String())
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/cuelight/cuelight/cues"
 )
 
 // Limits on a command payload. They keep the duplicate-id memory bounded
@@ -22,7 +23,6 @@ import (
 const (
 	MaxCommandSize = 4096 // bytes of JSON
 	MaxIDLen       = 128  // bytes of Command.ID
-	MaxLabelLen    = 256  // bytes of Command.Label
 	DefaultTTL     = 2 * time.Second
 	MaxTTL         = DuplicateWindow // a longer ttl would outlive the duplicate-id memory
 	// DuplicateWindow is how long a command id is remembered: a command
@@ -81,8 +81,10 @@ func Reason(err error) string {
 
 // ParseCommand decodes and checks one command payload: strict JSON (unknown
 // fields and trailing data are errors), a known cmd, an id, a ts in RFC 3339,
-// a ttl_ms in 0..600000 (0 or absent means 2000), a label of at most
-// MaxLabelLen bytes and, for brightness, a value in 0.0–1.0. On error the
+// a ttl_ms in 0..600000 (0 or absent means 2000), a label that keeps the
+// label rule (cues.CheckLabel: at most 64 bytes, no control characters), a
+// source of "", "mqtt" or "web", and, for brightness, a value above 0.0 up
+// to 1.0. On error the
 // returned Command holds whatever was decoded (often the id), and the error
 // wraps ErrMalformed; Reason(err) says what is wrong.
 // It never panics, whatever b holds.
@@ -111,10 +113,14 @@ func ParseCommand(b []byte) (Command, error) {
 		return c, reject(ErrMalformed, "malformed command: id contains control characters")
 	case c.Cmd == "":
 		return c, reject(ErrMalformed, "malformed command: missing cmd")
-	case !slices.Contains(Commands, c.Cmd):
+	case c.Source != "" && c.Source != "mqtt" && c.Source != "web":
+		return c, reject(ErrMalformed, "malformed command: source %s: use mqtt or web", strconv.Quote(short(c.Source)))
+	case c.Cmd == CmdCallButton && c.Source != "web":
+		return c, reject(ErrMalformed, "call_button comes from a wing page only (source web)")
+	case c.Cmd != CmdCallButton && c.Cmd != CmdHeartbeat && !isCommandVerb(c.Cmd):
 		return c, reject(ErrMalformed, "unknown cmd %s", strconv.Quote(short(c.Cmd)))
-	case len(c.Label) > MaxLabelLen:
-		return c, reject(ErrMalformed, "malformed command: label longer than %d bytes", MaxLabelLen)
+	case cues.CheckLabel(c.Label) != nil:
+		return c, reject(ErrMalformed, "bad label: %v", cues.CheckLabel(c.Label))
 	case c.TS == "":
 		return c, reject(ErrMalformed, "malformed command: missing ts (the send time, RFC 3339)")
 	case c.TTLMS < 0 || c.TTLMS > MaxTTL.Milliseconds():
@@ -127,8 +133,8 @@ func ParseCommand(b []byte) (Command, error) {
 		if c.Value == nil {
 			return c, reject(ErrMalformed, "bad value: brightness needs a value 0.0–1.0")
 		}
-		if v := *c.Value; !(v >= 0 && v <= 1) {
-			return c, reject(ErrMalformed, "bad value: brightness %g out of range 0.0–1.0", v)
+		if v := *c.Value; !(v > 0 && v <= 1) {
+			return c, reject(ErrMalformed, "bad value: brightness %g out of range: above 0.0 up to 1.0 (a dark lamp must never mean GO)", v)
 		}
 	}
 	return c, nil
@@ -314,4 +320,10 @@ func (v *validator) remembered() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return len(v.seen)
+}
+
+// isCommandVerb reports whether cmd is a command verb (cues.ParseCommandVerb).
+func isCommandVerb(cmd string) bool {
+	_, err := cues.ParseCommandVerb(cmd)
+	return err == nil
 }

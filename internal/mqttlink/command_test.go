@@ -3,6 +3,7 @@ package mqttlink
 import (
 	"errors"
 	"fmt"
+	"github.com/cuelight/cuelight/cues"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,12 @@ var commandCases = []struct {
 	{"unknown cmd", `{"id":"a","cmd":"fire","ts":"2025-03-01T20:15:04Z"}`, Command{}, `unknown cmd "fire"`},
 	{"cmd in capitals", `{"id":"a","cmd":"GO","ts":"2025-03-01T20:15:04Z"}`, Command{}, `unknown cmd "GO"`},
 	{"numeric label", `{"id":"a","cmd":"go","label":23,"ts":"2025-03-01T20:15:04Z"}`, Command{}, "label must be a string, not number"},
-	{"label too long", `{"id":"a","cmd":"go","label":"` + strings.Repeat("y", MaxLabelLen+1) + `","ts":"2025-03-01T20:15:04Z"}`, Command{}, "label longer than"},
+	{"label too long", `{"id":"a","cmd":"go","label":"` + strings.Repeat("y", cues.MaxLabelBytes+1) + `","ts":"2025-03-01T20:15:04Z"}`, Command{}, "bad label: cue label is 65 bytes long"},
+	{"label with a control character", `{"id":"a","cmd":"go","label":"2\u00073","ts":"2025-03-01T20:15:04Z"}`, Command{}, "bad label: cue label contains the control character U+0007"},
+	{"unknown source", `{"id":"a","cmd":"go","source":"osc","ts":"2025-03-01T20:15:04Z"}`, Command{}, `source "osc": use mqtt or web`},
+	{"call_button not from the web", `{"id":"a","cmd":"call_button","ts":"2025-03-01T20:15:04Z"}`, Command{}, "call_button comes from a wing page only"},
+	{"an inner verb is not a command", `{"id":"a","cmd":"go_cue","ts":"2025-03-01T20:15:04Z"}`, Command{}, `unknown cmd "go_cue"`},
+	{"brightness 0", `{"id":"a","cmd":"brightness","value":0,"ts":"2025-03-01T20:15:04Z"}`, Command{}, "brightness 0 out of range: above 0.0"},
 	{"unknown field", `{"id":"a","cmd":"go","lable":"23","ts":"2025-03-01T20:15:04Z"}`, Command{}, `unknown field "lable"`},
 	{"missing ts", `{"id":"a","cmd":"go"}`, Command{}, "missing ts"},
 	{"ts not RFC 3339", `{"id":"a","cmd":"go","ts":"yesterday"}`, Command{}, `ts "yesterday" is not RFC 3339`},
@@ -177,7 +183,7 @@ func TestValidator(t *testing.T) {
 			{payload: `{"id":"a","cmd":"fire","ts":"2025-03-01T20:15:04Z"}`, kind: ErrMalformed, reason: `unknown cmd "fire"`},
 			{payload: `{"cmd":"go","ts":"2025-03-01T20:15:04Z"}`, kind: ErrMalformed, reason: "malformed command: missing id"},
 			{payload: `{`, kind: ErrMalformed, reason: "malformed command: invalid JSON"},
-			{payload: cmdAt("b", "brightness", t0, `,"value":2`), kind: ErrMalformed, reason: "bad value: brightness 2 out of range 0.0–1.0"},
+			{payload: cmdAt("b", "brightness", t0, `,"value":2`), kind: ErrMalformed, reason: "bad value: brightness 2 out of range: above 0.0 up to 1.0 (a dark lamp must never mean GO)"},
 		}},
 		{"all/cmd has no channel", []step{
 			{payload: cmdAt("a", "hold", t0, ""), channel: ""},

@@ -3,7 +3,7 @@ package mqttlink
 import (
 	"encoding/json"
 	"errors"
-	"slices"
+	"github.com/cuelight/cuelight/cues"
 	"testing"
 	"time"
 
@@ -75,15 +75,15 @@ func checkValid(t *testing.T, c Command) {
 	switch {
 	case c.ID == "" || len(c.ID) > MaxIDLen:
 		t.Fatalf("accepted id %q", c.ID)
-	case !slices.Contains(Commands, c.Cmd):
+	case !isCommandVerb(c.Cmd) && c.Cmd != CmdHeartbeat && !(c.Cmd == CmdCallButton && c.Source == "web"):
 		t.Fatalf("accepted cmd %q", c.Cmd)
-	case len(c.Label) > MaxLabelLen:
-		t.Fatalf("accepted label of %d bytes", len(c.Label))
+	case cues.CheckLabel(c.Label) != nil:
+		t.Fatalf("accepted label %q: %v", c.Label, cues.CheckLabel(c.Label))
 	case c.Sent().IsZero() && c.TS != "0001-01-01T00:00:00Z":
 		t.Fatalf("accepted ts %q", c.TS)
 	case c.TTL() <= 0 || c.TTL() > MaxTTL:
 		t.Fatalf("accepted ttl %v", c.TTL())
-	case c.Cmd == "brightness" && (c.Value == nil || *c.Value < 0 || *c.Value > 1):
+	case c.Cmd == "brightness" && (c.Value == nil || *c.Value <= 0 || *c.Value > 1):
 		t.Fatalf("accepted brightness %v", c.Value)
 	}
 }

@@ -1,5 +1,5 @@
 // Package mqttlink is a station's MQTT client: it publishes the station's
-// status, info, channel states and events (SPEC §4) and takes commands from
+// status, info, channel states and events (docs/protocol.md §4) and takes commands from
 // <prefix>/channel/<ch>/cmd and <prefix>/all/cmd.
 //
 // It is built so that MQTT can never stall or re-fire the cue path:
@@ -8,12 +8,17 @@
 //     link connects (and reconnects) in the background. Connected and Status
 //     report the link.
 //   - PublishState, PublishEvent and PublishInfo never block and take no lock
-//     that a paho callback or network I/O holds. States and info are
-//     coalesced (the latest per channel is always eventually published,
-//     retained, QoS 1); events go through a bounded queue that drops the
-//     OLDEST event when full and counts it (Dropped). One publisher goroutine
-//     publishes at QoS 1 with bounded waits, and only while connected: while
-//     the broker is away, states stay coalesced and events stay queued.
+//     that a paho callback or network I/O holds. They hand over to one
+//     publisher goroutine, which publishes at QoS 1 in hand-over order and
+//     never waits for an acknowledgement before the next publish: up to
+//     Options.Window publishes are in flight at once, and another goroutine
+//     collects their PUBACKs. Only when that window is full (the broker, or
+//     the network to it, really is behind) does a channel's new state replace
+//     its queued one ("latest wins"; the latest state per channel is always
+//     eventually published, retained); events go through a bounded queue
+//     that drops the OLDEST event when full, counts it and logs it. Nothing
+//     is published while disconnected: states stay coalesced and events stay
+//     queued until the next connection.
 //   - On every (re)connect the link publishes retained "online", the Info and
 //     every channel's State from Options.Snapshot, then subscribes to the
 //     command topics. The session is clean (CleanSession true): a broker
@@ -34,7 +39,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +58,7 @@ const (
 	DefaultMaxReconnectInterval = 2 * time.Second
 	DefaultKeepAlive            = 10 * time.Second
 	DefaultPublishTimeout       = 3 * time.Second
+	DefaultWindow               = 64
 )
 
 // ErrClosed is returned by Start after Close.
@@ -65,6 +70,16 @@ type Options struct {
 	// Broker is the broker URL: tcp://, ssl://, ws://, wss://...
 	// Default DefaultBroker, the embedded broker.
 	Broker string
+	// Brokers, when set, are several broker URLs in order of preference
+	// (Broker is then ignored): the link connects to the first that
+	// answers, moves to the next when it fails, and back to the first
+	// when that answers again (checked every FailbackInterval, default 5 s).
+	Brokers          []string
+	FailbackInterval time.Duration
+	// ShowWide subscribes to every channel's state and events and every
+	// station's status and info, delivered on Show: the station's view of
+	// the whole show.
+	ShowWide bool
 	// Station is this station's name; it appears in topics and payloads.
 	Station string
 	// Show is the show's name (logged, and put in Info when empty there).
@@ -81,8 +96,8 @@ type Options struct {
 	Username, Password string
 	// TLS configures ssl:// and wss:// connections (nil: system defaults).
 	TLS *tls.Config
-	// ClockSkew is the tolerance when judging a command's ts (SPEC
-	// mqtt.clock_skew): a command is stale when older than ttl_ms +
+	// ClockSkew is the tolerance when judging a command's ts (the show
+	// file's mqtt.clock_skew): a command is stale when older than ttl_ms +
 	// ClockSkew, and from the future when ahead by more than ClockSkew.
 	ClockSkew time.Duration
 	// Clock decides command staleness and the duplicate-id window. Default:
@@ -112,8 +127,14 @@ type Options struct {
 	// KeepAlive is the MQTT keep-alive, default 10 s: the broker publishes
 	// the Will about 15 s after the station vanishes.
 	KeepAlive time.Duration
-	// PublishTimeout bounds the wait for one batch of PUBACKs, default 3 s.
+	// PublishTimeout bounds the wait for one PUBACK, default 3 s. A publish
+	// not acknowledged in time frees its place in the window (paho resends
+	// it after a reconnect) and counts as a publish failure.
 	PublishTimeout time.Duration
+	// Window is the number of QoS 1 publishes in flight at once (sent, not
+	// yet acknowledged), default 64. States are coalesced only when it is
+	// full.
+	Window int
 }
 
 // Status is a change of the link's connection, delivered on Link.Status.
@@ -135,17 +156,22 @@ type Link struct {
 	cmds   chan Inbound
 	status chan Status
 
-	// Hot path: held only to swap a value, never during I/O.
-	stMu    sync.Mutex
-	pending map[string]State // latest unpublished state per channel
-	info    *Info            // latest unpublished info
-	events  *eventQueue
+	// Hot path: out's lock is held only to queue or take an item, never
+	// during I/O.
+	out     *outbox
 	wake    chan struct{} // cap 1: work for the publisher
 	markers markerQueue   // performance markers (marker.go)
 
 	// pubSem serialises publishing (publisher goroutine, OnConnect, Close)
 	// so that retained states go out in the order they were taken.
 	pubSem chan struct{}
+	// slots is the in-flight window: the publisher puts a token in before
+	// each publish, the acker takes it out when the PUBACK is in (or the
+	// wait ends). acks carries the publishes to the acker, in order.
+	slots    chan struct{}
+	acks     chan pubItem
+	ackAbort chan struct{} // closed when Close gives up waiting for PUBACKs
+	ackDone  chan struct{}
 
 	store   *gateStore
 	attempt atomic.Uint64 // store.count() when the latest connection attempt began
@@ -156,12 +182,18 @@ type Link struct {
 
 	dropped, cmdDropped, cmdRejected, connects, pubFailures atomic.Int64
 
+	show        chan ShowMessage // nil without ShowWide
+	showDropped atomic.Int64
+	cmdOut      chan outCmd            // forwarded commands (PublishCommand)
+	broker      atomic.Pointer[string] // the broker of the latest connection attempt
+
 	started   atomic.Bool
 	closing   chan struct{}
 	closeOnce sync.Once
 	closed    chan struct{} // closed when Close has finished
 	closeErr  error
 	pubDone   chan struct{}
+	abortOnce sync.Once
 }
 
 // New checks opts and builds a Link; it does not connect (see Start).
@@ -169,13 +201,22 @@ func New(opts Options) (*Link, error) {
 	if opts.Station == "" {
 		return nil, errors.New("mqttlink: Options.Station is required")
 	}
+	if len(opts.Brokers) > 0 {
+		opts.Broker = opts.Brokers[0]
+	}
 	if opts.Broker == "" {
 		opts.Broker = DefaultBroker
 	}
-	u, err := url.Parse(opts.Broker)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("mqttlink: broker %q is not a URL like tcp://host:1883", opts.Broker)
+	if len(opts.Brokers) == 0 {
+		opts.Brokers = []string{opts.Broker}
 	}
+	for _, b := range opts.Brokers {
+		u, err := url.Parse(b)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("mqttlink: broker %q is not a URL like tcp://host:1883", b)
+		}
+	}
+	setDefault(&opts.FailbackInterval, 5*time.Second)
 	if opts.TopicPrefix == "" {
 		opts.TopicPrefix = DefaultTopicPrefix
 	}
@@ -199,6 +240,9 @@ func New(opts Options) (*Link, error) {
 	setDefault(&opts.MaxReconnectInterval, DefaultMaxReconnectInterval)
 	setDefault(&opts.KeepAlive, DefaultKeepAlive)
 	setDefault(&opts.PublishTimeout, DefaultPublishTimeout)
+	if opts.Window <= 0 {
+		opts.Window = DefaultWindow
+	}
 
 	l := &Link{
 		opts:     opts,
@@ -208,21 +252,31 @@ func New(opts Options) (*Link, error) {
 		channels: make(map[string]bool, len(opts.Channels)),
 		cmds:     make(chan Inbound, opts.CommandQueue),
 		status:   make(chan Status, 1),
-		pending:  make(map[string]State),
-		events:   newEventQueue(opts.QueueSize),
+		out:      newOutbox(opts.QueueSize),
 		wake:     make(chan struct{}, 1),
 		pubSem:   make(chan struct{}, 1),
+		slots:    make(chan struct{}, opts.Window),
+		acks:     make(chan pubItem, opts.Window),
+		ackAbort: make(chan struct{}),
+		ackDone:  make(chan struct{}),
 		closing:  make(chan struct{}),
 		closed:   make(chan struct{}),
 		pubDone:  make(chan struct{}),
+		cmdOut:   make(chan outCmd, 256),
+	}
+	if opts.ShowWide {
+		l.show = make(chan ShowMessage, 4096)
 	}
 	for _, ch := range opts.Channels {
 		l.channels[ch] = true
 	}
 	l.store = newGateStore(paho.NewOrderedMemoryStore())
 
-	co := paho.NewClientOptions().
-		AddBroker(opts.Broker).
+	co := paho.NewClientOptions()
+	for _, b := range opts.Brokers {
+		co.AddBroker(b)
+	}
+	co.SetConnectionAttemptHandler(l.onAttempt).
 		SetClientID(opts.ClientID).
 		SetUsername(opts.Username).
 		SetPassword(opts.Password).
@@ -269,6 +323,13 @@ func (l *Link) Start(ctx context.Context) error {
 	}
 	l.log.Info("mqtt link starting", "broker", l.opts.Broker, "client_id", l.opts.ClientID, "show", l.opts.Show)
 	go l.publisher()
+	go l.acker()
+	go l.commandPublisher()
+	if len(l.opts.Brokers) > 1 {
+		fctx, cancel := context.WithCancel(context.Background())
+		go func() { <-l.closing; cancel() }()
+		go l.failback(fctx)
+	}
 	l.client.Connect() // ConnectRetry: returns at once, connects in the background
 	go func() {
 		select {
@@ -296,36 +357,28 @@ func (l *Link) Status() <-chan Status { return l.status }
 // retained state and subscribed to its command topics.
 func (l *Link) Connected() bool { return l.up.Load() }
 
-// Dropped is the number of events dropped because the queue was full.
-func (l *Link) Dropped() int64 { return l.dropped.Load() }
-
-// ClientID is the MQTT client id in use.
-func (l *Link) ClientID() string { return l.opts.ClientID }
-
 // PublishState queues s for publication, retained at QoS 1, on
-// <prefix>/channel/<s.Channel>/state, replacing any state of that channel
-// not yet published. It never blocks.
+// <prefix>/channel/<s.Channel>/state. Every state is published, in order,
+// unless the in-flight window is full: then s replaces the queued state of
+// its channel, if there is one. It never blocks.
 func (l *Link) PublishState(s State) {
-	l.stMu.Lock()
-	l.pending[s.Channel] = s
-	l.stMu.Unlock()
+	l.out.putState(s, len(l.slots), l.opts.Window)
 	l.kick()
 }
 
 // PublishInfo queues info for publication, retained at QoS 1, replacing any
 // info not yet published. It never blocks.
 func (l *Link) PublishInfo(info Info) {
-	l.stMu.Lock()
-	l.info = &info
-	l.stMu.Unlock()
+	l.out.putInfo(info)
 	l.kick()
 }
 
 // PublishEvent queues e for publication at QoS 1 on
 // <prefix>/channel/<e.Channel>/event. It never blocks: when the queue is
-// full the oldest queued event is dropped and counted (Dropped).
+// full the oldest queued event is dropped, counted (info's dropped_events)
+// and logged (at 1, 10, 100... drops).
 func (l *Link) PublishEvent(e Event) {
-	if l.events.push(e) {
+	if l.out.putEvent(e) {
 		if n := l.dropped.Add(1); isPowerOf10(n) {
 			l.log.Warn("mqtt event queue full: dropped the oldest event", "dropped_total", n)
 		}
@@ -349,10 +402,11 @@ func (l *Link) kick() {
 }
 
 // Close publishes the states and events still queued and the retained
-// "offline" status, then disconnects, all within ctx; what does not fit in
-// ctx is abandoned (the broker then has "offline" from the Will only if the
-// connection drops abnormally). It returns ctx.Err() if the deadline cut the
-// flush short. Later calls wait for the first and return its result.
+// "offline" status, waits for their acknowledgements, then disconnects,
+// all within ctx; what does not fit in ctx is abandoned (the broker then
+// has "offline" from the Will only if the connection drops abnormally). It
+// returns ctx.Err() if the deadline cut the flush short. Later calls wait
+// for the first and return its result.
 func (l *Link) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
 		close(l.closing)
@@ -366,13 +420,31 @@ func (l *Link) Close(ctx context.Context) error {
 		}
 		if l.acquire(ctx.Done()) {
 			if l.up.Load() && l.client.IsConnectionOpen() {
-				l.flush(ctx.Done())
+				var items []pubItem
+				for {
+					it, ok := l.out.pop()
+					if !ok {
+						break
+					}
+					if p, ok := l.publish(it); ok {
+						items = append(items, p)
+					}
+				}
 				t := l.client.Publish(l.topics.Status(l.opts.Station), 1, true, "offline")
-				if !waitToken(t, ctx.Done(), l.opts.PublishTimeout) {
+				items = append(items, pubItem{topic: l.topics.Status(l.opts.Station), tok: t})
+				if !l.await(items, ctx.Done()) || t.Error() != nil || !isDone(t) {
 					l.closeErr = errors.New("mqttlink: offline status not confirmed before the deadline")
 				}
 			}
 			l.release()
+		}
+		// The window's publishes went out before the flush: their PUBACKs
+		// are in by now, or are not coming within ctx.
+		select {
+		case <-l.ackDone:
+		case <-ctx.Done():
+			l.abortAcks()
+			<-l.ackDone
 		}
 		quiesce := 250 * time.Millisecond
 		if dl, ok := ctx.Deadline(); ok {
@@ -393,6 +465,17 @@ func (l *Link) Close(ctx context.Context) error {
 	}
 }
 
+func (l *Link) abortAcks() { l.abortOnce.Do(func() { close(l.ackAbort) }) }
+
+func isDone(t paho.Token) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // acquire takes pubSem unless abort fires first.
 func (l *Link) acquire(abort <-chan struct{}) bool {
 	select {
@@ -405,135 +488,147 @@ func (l *Link) acquire(abort <-chan struct{}) bool {
 
 func (l *Link) release() { <-l.pubSem }
 
-// publisher is the one goroutine that drains states, info and events.
+// publisher is the one goroutine that publishes states, info and events as
+// they are handed over: it takes a place in the window, then the next
+// item, publishes it and passes its token to the acker, without waiting
+// for the PUBACK. When the window is full it waits for a place, and
+// meanwhile new states coalesce in the outbox.
 func (l *Link) publisher() {
 	defer close(l.pubDone)
+	defer close(l.acks) // the acker ends once it has collected the rest
 	for {
 		select {
 		case <-l.wake:
 		case <-l.closing:
 			return
 		}
-		if l.up.Load() && l.acquire(l.closing) {
-			l.flush(l.closing)
+		for l.up.Load() {
+			select {
+			case l.slots <- struct{}{}:
+			case <-l.closing:
+				return
+			}
+			if !l.acquire(l.closing) {
+				<-l.slots
+				return
+			}
+			var (
+				p   pubItem
+				ok  bool
+				got bool
+			)
+			if l.up.Load() && l.client.IsConnectionOpen() {
+				var it outItem
+				if it, got = l.out.pop(); got {
+					p, ok = l.publish(it)
+				}
+			}
 			l.release()
+			if !ok {
+				<-l.slots
+				if !got {
+					break // nothing queued, or the link went down
+				}
+				continue // an item that could not be encoded
+			}
+			p.deadline = time.Now().Add(l.opts.PublishTimeout)
+			l.acks <- p // never blocks: cap Window, and a slot is held
 		}
 	}
 }
 
-// pubItem is one publish of a batch.
+// acker collects the PUBACKs of the publisher's publishes, in order, and
+// frees their places in the window.
+func (l *Link) acker() {
+	defer close(l.ackDone)
+	for p := range l.acks {
+		l.settle(p, l.ackAbort)
+		<-l.slots
+	}
+}
+
+// pubItem is one publish in flight.
 type pubItem struct {
-	topic  string
-	state  *State // set for a state, to re-queue it if the publish fails
-	retain bool
-	tok    paho.Token
+	topic    string
+	state    *State // set for a state, to re-queue it if the publish fails
+	tok      paho.Token
+	deadline time.Time // for the acker; zero in await's batches
 }
 
-// flush publishes what is queued until nothing is left, the link goes down
-// or abort fires. pubSem is held.
-func (l *Link) flush(abort <-chan struct{}) {
-	const maxEvents = 256
-	var evs []Event
-	for l.up.Load() && l.client.IsConnectionOpen() {
-		l.stMu.Lock()
-		info := l.info
-		l.info = nil
-		states := make([]State, 0, len(l.pending))
-		for _, s := range l.pending {
-			states = append(states, s)
-		}
-		clear(l.pending)
-		l.stMu.Unlock()
-		evs = l.events.popN(evs[:0], maxEvents)
-		if info == nil && len(states) == 0 && len(evs) == 0 {
-			return
-		}
-		slices.SortFunc(states, func(a, b State) int {
-			if a.Channel < b.Channel {
-				return -1
-			}
-			if a.Channel > b.Channel {
-				return 1
-			}
-			return 0
-		})
-
-		items := make([]pubItem, 0, len(states)+len(evs)+1)
-		if info != nil {
-			items = l.publish(items, l.topics.Info(l.opts.Station), true, l.fillInfo(*info), nil)
-		}
-		for i := range states {
-			items = l.publish(items, l.topics.State(states[i].Channel), true, states[i], &states[i])
-		}
-		for _, e := range evs {
-			items = l.publish(items, l.topics.Event(e.Channel), false, e, nil)
-		}
-		if !l.await(items, abort) {
-			return
-		}
+// publish marshals it and hands it to paho at QoS 1; false when it cannot
+// be encoded.
+func (l *Link) publish(it outItem) (pubItem, bool) {
+	var (
+		topic  string
+		retain bool
+		v      any
+	)
+	switch {
+	case it.info != nil:
+		topic, retain, v = l.topics.Info(l.opts.Station), true, l.fillInfo(*it.info)
+	case it.state != nil:
+		topic, retain, v = l.topics.State(it.state.Channel), true, it.state
+	default:
+		topic, v = l.topics.Event(it.event.Channel), it.event
 	}
-}
-
-// publish marshals v and hands it to paho at QoS 1.
-func (l *Link) publish(items []pubItem, topic string, retain bool, v any, s *State) []pubItem {
 	b, err := json.Marshal(v)
 	if err != nil {
 		l.pubFailures.Add(1)
 		l.log.Error("mqtt: cannot encode payload", "topic", topic, "err", err)
-		return items
+		return pubItem{}, false
 	}
 	t := l.client.Publish(topic, 1, retain, b)
-	return append(items, pubItem{topic: topic, state: s, retain: retain, tok: t})
+	return pubItem{topic: topic, state: it.state, tok: t}, true
 }
 
-// await waits for the PUBACKs of items within PublishTimeout (real time).
-// A state whose publish failed outright is queued again unless a newer one
-// is waiting. It reports false when abort fired.
-func (l *Link) await(items []pubItem, abort <-chan struct{}) bool {
-	timer := time.NewTimer(l.opts.PublishTimeout)
-	defer timer.Stop()
-	aborted, timedOut := false, false
-	for _, it := range items {
-		if !aborted && !timedOut {
-			select {
-			case <-it.tok.Done():
-			case <-timer.C:
-				timedOut = true
-			case <-abort:
-				aborted = true
-			}
-		}
-		done := false
+// settle waits for p's PUBACK until its deadline (real time) or abort, and
+// deals with the outcome: a state whose publish failed outright is queued
+// again unless a newer one is waiting. It reports false when abort fired.
+func (l *Link) settle(p pubItem, abort <-chan struct{}) bool {
+	aborted := false
+	if !isDone(p.tok) {
+		timer := time.NewTimer(time.Until(p.deadline))
 		select {
-		case <-it.tok.Done():
-			done = true
-		default:
+		case <-p.tok.Done():
+		case <-timer.C:
+		case <-abort:
+			aborted = true
 		}
-		switch {
-		case done && it.tok.Error() == nil:
-		case done:
-			l.pubFailures.Add(1)
-			l.log.Warn("mqtt publish failed", "topic", it.topic, "err", it.tok.Error())
-			if it.state != nil {
-				l.requeue(*it.state)
-			}
-		default:
-			// Still in paho's store: it is resent after a reconnect, and
-			// retained state is republished from the snapshot anyway.
-			l.pubFailures.Add(1)
-			l.log.Debug("mqtt publish not acknowledged in time", "topic", it.topic)
+		timer.Stop()
+	}
+	switch {
+	case isDone(p.tok) && p.tok.Error() == nil:
+	case isDone(p.tok):
+		l.pubFailures.Add(1)
+		l.log.Warn("mqtt publish failed", "topic", p.topic, "err", p.tok.Error())
+		if p.state != nil {
+			l.out.requeue(*p.state)
+			l.kick()
 		}
+	default:
+		// Still in paho's store: it is resent after a reconnect, and
+		// retained state is republished from the snapshot anyway.
+		l.pubFailures.Add(1)
+		l.log.Debug("mqtt publish not acknowledged in time", "topic", p.topic)
 	}
 	return !aborted
 }
 
-// requeue puts back a state whose publish failed, unless a newer one waits.
-func (l *Link) requeue(s State) {
-	l.stMu.Lock()
-	if _, newer := l.pending[s.Channel]; !newer {
-		l.pending[s.Channel] = s
+// await settles a batch of publishes made together, within PublishTimeout
+// (real time) from now. It reports false when abort fired.
+func (l *Link) await(items []pubItem, abort <-chan struct{}) bool {
+	deadline := time.Now().Add(l.opts.PublishTimeout)
+	ok := true
+	for _, p := range items {
+		p.deadline = deadline
+		if !ok {
+			p.deadline = time.Time{} // already aborted: only classify
+		}
+		if !l.settle(p, abort) {
+			ok = false
+		}
 	}
-	l.stMu.Unlock()
+	return ok
 }
 
 // fillInfo adds what the link knows to the station's Info.
@@ -544,7 +639,7 @@ func (l *Link) fillInfo(info Info) Info {
 	info.DroppedEvents = l.dropped.Load()
 	info.MQTT = &MQTTInfo{
 		ClientID:         l.opts.ClientID,
-		Broker:           l.opts.Broker,
+		Broker:           l.Broker(),
 		Connects:         l.connects.Load(),
 		CommandsRejected: l.cmdRejected.Load(),
 		CommandsDropped:  l.cmdDropped.Load(),
@@ -570,22 +665,19 @@ func (l *Link) onConnect(c paho.Client) {
 	if l.opts.Snapshot != nil {
 		// A PublishInfo made after this point is newer than the snapshot and
 		// stays queued; one made before is superseded by the snapshot.
-		l.stMu.Lock()
-		l.info = nil
-		l.stMu.Unlock()
+		l.out.takeInfo()
 		info, states := l.opts.Snapshot()
-		items = l.publish(items, l.topics.Info(l.opts.Station), true, l.fillInfo(info), nil)
+		if p, ok := l.publish(outItem{info: &info}); ok {
+			items = append(items, p)
+		}
 		for i := range states {
 			s := &states[i]
-			l.stMu.Lock()
-			p, ok := l.pending[s.Channel]
-			if ok && p.Epoch == s.Epoch && p.Seq > s.Seq {
-				l.stMu.Unlock()
+			if l.out.supersede(*s) {
 				continue // a newer state is queued: the publisher sends it next
 			}
-			delete(l.pending, s.Channel)
-			l.stMu.Unlock()
-			items = l.publish(items, l.topics.State(s.Channel), true, *s, s)
+			if p, ok := l.publish(outItem{state: s}); ok {
+				items = append(items, p)
+			}
 		}
 	}
 	if !l.await(items, l.closing) {
@@ -613,7 +705,12 @@ func (l *Link) onConnect(c paho.Client) {
 		// next reconnect subscribes again. Say so loudly.
 		l.log.Error("mqtt command topics not subscribed: MQTT commands will not arrive", "err", subErr)
 	}
-	l.log.Info("mqtt connected", "broker", l.opts.Broker, "connects", n)
+	if l.opts.ShowWide {
+		if err := l.subscribeShow(c); err != nil {
+			l.log.Error("mqtt show-wide topics not subscribed: other stations' channels will not be seen", "err", err)
+		}
+	}
+	l.log.Info("mqtt connected", "broker", l.Broker(), "connects", n)
 	l.setUp(true, subErr)
 	l.kick()
 }

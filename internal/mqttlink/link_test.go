@@ -121,8 +121,8 @@ func TestEventsArriveAtQoS1InOrder(t *testing.T) {
 			t.Fatalf("message %d: %+v (seq %d), want seq %d at QoS 1, not retained", i, m, e.Seq, i)
 		}
 	}
-	if l.Dropped() != 0 {
-		t.Fatalf("Dropped() = %d", l.Dropped())
+	if l.dropped.Load() != 0 {
+		t.Fatalf("Dropped() = %d", l.dropped.Load())
 	}
 }
 
@@ -140,7 +140,7 @@ func TestFullQueueDropsOldestAndStatesCoalesce(t *testing.T) {
 	for i := range 13 {
 		l.PublishEvent(Event{Event: "press", Channel: "fly", Seq: int64(i)})
 	}
-	if got := l.Dropped(); got != 5 {
+	if got := l.dropped.Load(); got != 5 {
 		t.Fatalf("Dropped() = %d, want 5", got)
 	}
 	for _, s := range []string{"standby", "ack", "go"} {
@@ -281,7 +281,7 @@ func TestRunsWithoutABroker(t *testing.T) {
 		l.PublishEvent(Event{Event: "press", Channel: "fly", Seq: int64(i)})
 		l.PublishState(State{Channel: "fly", Seq: int64(i)})
 	}
-	if got := l.Dropped(); got != 10000-16 {
+	if got := l.dropped.Load(); got != 10000-16 {
 		t.Fatalf("Dropped() = %d, want %d", got, 10000-16)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

@@ -28,7 +28,7 @@ func NewEpoch() string {
 }
 
 // State is the retained state of one channel, published on
-// <prefix>/channel/<ch>/state (SPEC §4).
+// <prefix>/channel/<ch>/state (docs/protocol.md §4).
 //
 //	{"channel":"fly","station":"sl-wing","state":"ack","label":"23","ack_requested":true,
 //	 "since":"2025-03-01T20:15:04.250Z","seq":17,"epoch":"9f2c4a1be07d3c55"}
@@ -43,7 +43,7 @@ type State struct {
 	Epoch        string `json:"epoch"`
 }
 
-// Event is one non-retained report on <prefix>/channel/<ch>/event (SPEC §4).
+// Event is one non-retained report on <prefix>/channel/<ch>/event (docs/protocol.md §4).
 //
 // AckMS is written only on "ack" events (as "ack_ms", even when 0),
 // Unwarned only when true, Reason and ID only when not empty.
@@ -59,7 +59,16 @@ type Event struct {
 	AckMS    int64  `json:"-"`                  // milliseconds from standby to ack; "ack" events only
 	Unwarned bool   `json:"unwarned,omitempty"` // a GO from off
 	Reason   string `json:"reason,omitempty"`   // on refused and rejected
-	ID       string `json:"id,omitempty"`       // the command id when the event answers an MQTT command
+	// ID is the id of the MQTT command that caused the event. It is
+	// written twice: as "id", and as "cmd", the name a gateway matches
+	// refusals by (docs/protocol.md §9); either is read.
+	ID string `json:"id,omitempty"`
+	// Unacknowledged: a GO given to a standby whose requested ack never
+	// came (docs/protocol.md §10); written only when true.
+	Unacknowledged bool `json:"unacknowledged,omitempty"`
+	// ElapsedMS: late_ack only, milliseconds from the standby to the
+	// escalation; written only when not 0.
+	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
 }
 
 // eventWire is Event as written: ack_ms present exactly on ack events.
@@ -76,14 +85,19 @@ type eventWire struct {
 	Unwarned bool   `json:"unwarned,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	ID       string `json:"id,omitempty"`
+	Cmd      string `json:"cmd,omitempty"`
+
+	Unacknowledged bool  `json:"unacknowledged,omitempty"`
+	ElapsedMS      int64 `json:"elapsed_ms,omitempty"`
 }
 
-// MarshalJSON writes the event as SPEC §4 describes it.
+// MarshalJSON writes the event as docs/protocol.md §4 describes it.
 func (e Event) MarshalJSON() ([]byte, error) {
 	w := eventWire{
 		Event: e.Event, Channel: e.Channel, Station: e.Station, Label: e.Label,
 		At: e.At, Source: e.Source, Seq: e.Seq, Epoch: e.Epoch,
-		Unwarned: e.Unwarned, Reason: e.Reason, ID: e.ID,
+		Unwarned: e.Unwarned, Reason: e.Reason, ID: e.ID, Cmd: e.ID,
+		Unacknowledged: e.Unacknowledged, ElapsedMS: e.ElapsedMS,
 	}
 	if e.Event == "ack" {
 		ms := e.AckMS
@@ -102,6 +116,10 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		Event: w.Event, Channel: w.Channel, Station: w.Station, Label: w.Label,
 		At: w.At, Source: w.Source, Seq: w.Seq, Epoch: w.Epoch,
 		Unwarned: w.Unwarned, Reason: w.Reason, ID: w.ID,
+		Unacknowledged: w.Unacknowledged, ElapsedMS: w.ElapsedMS,
+	}
+	if e.ID == "" {
+		e.ID = w.Cmd
 	}
 	if w.AckMS != nil {
 		e.AckMS = *w.AckMS
@@ -110,7 +128,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 }
 
 // Info is the retained description of a station on
-// <prefix>/station/<station>/info (SPEC §4). The link fills DroppedEvents
+// <prefix>/station/<station>/info (docs/protocol.md §4). The link fills DroppedEvents
 // and MQTT itself each time it publishes Info; the station fills the rest.
 type Info struct {
 	Version       string    `json:"version"`
@@ -118,8 +136,12 @@ type Info struct {
 	Epoch         string    `json:"epoch"`
 	Started       string    `json:"started"` // FormatTime of the process start
 	Channels      []string  `json:"channels"`
-	Link          string    `json:"link"`           // ok, lost, or none (no heartbeat configured)
-	DroppedEvents int64     `json:"dropped_events"` // events dropped because the outgoing queue was full
+	Link          string    `json:"link"`                // ok, lost, or none (no heartbeat configured)
+	ShowHash      string    `json:"show_hash,omitempty"` // a hash of the show file the station runs: stations that disagree run different files
+	Gateway       bool      `json:"gateway,omitempty"`   // the station is a gateway (docs/protocol.md §9)
+	Board         string    `json:"board,omitempty"`     // the GPIO backend or board: "chardev", "bcm283x", "sim", "none", ...
+	Intercom      string    `json:"intercom,omitempty"`  // ok or lost: the Green-GO intercom (docs/protocol.md §10); absent without one
+	DroppedEvents int64     `json:"dropped_events"`      // events dropped because the outgoing queue was full
 	MQTT          *MQTTInfo `json:"mqtt,omitempty"`
 }
 
@@ -134,22 +156,32 @@ type MQTTInfo struct {
 }
 
 // Command is a command received on <prefix>/channel/<ch>/cmd or
-// <prefix>/all/cmd (SPEC §4).
+// <prefix>/all/cmd (docs/protocol.md §4).
 //
 //	{"id":"b1f0…","cmd":"go","label":"23","ts":"2025-03-01T20:15:04.250Z","ttl_ms":2000}
 type Command struct {
 	ID    string   `json:"id"`              // unique per command; repeats within 10 minutes are rejected
-	Cmd   string   `json:"cmd"`             // one of Commands
-	Label string   `json:"label,omitempty"` // the cue label (standby, standby_ack, go, force_go)
-	Value *float64 `json:"value,omitempty"` // brightness 0.0–1.0; ignored by other commands
+	Cmd   string   `json:"cmd"`             // a command verb (cues.ParseCommandVerb), or call_button from a web page
+	Label string   `json:"label,omitempty"` // the cue label (standby, standby_ack, go, force_go; go on <p>/all/cmd is a cue GO)
+	Value *float64 `json:"value,omitempty"` // brightness, above 0.0 up to 1.0; ignored by other commands
 	TS    string   `json:"ts"`              // send time, RFC 3339 (any fraction)
 	TTLMS int64    `json:"ttl_ms,omitempty"`
+	// Source is who sent it, carried into the events it causes: "" or
+	// "mqtt" (cuectl, a gateway, a script), or "web" (a desk or wing page).
+	Source string `json:"source,omitempty"`
 }
 
-// Commands lists the accepted values of Command.Cmd.
-var Commands = []string{"standby", "standby_ack", "go", "force_go", "off", "ack", "call", "brightness", "hold", "release"}
+// CmdCallButton is the command a wing page sends for its CALL button: a
+// press of the channel's call button (a call from the wing), accepted only
+// with Source "web".
+const CmdCallButton = "call_button"
 
-// Topics builds the topic names of SPEC §4 under one prefix.
+// CmdHeartbeat is the booth keep-alive a gateway forwards on <p>/all/cmd
+// (docs/protocol.md §9); like every valid command it counts as the booth
+// heard, and it does nothing else.
+const CmdHeartbeat = "heartbeat"
+
+// Topics builds the topic names of docs/protocol.md §4 under one prefix.
 type Topics struct {
 	Prefix string // "cuelight" when empty
 }
@@ -178,6 +210,33 @@ func (t Topics) Cmd(channel string) string { return t.p() + "/channel/" + channe
 
 // AllCmd is <p>/all/cmd (Command JSON in, for every channel).
 func (t Topics) AllCmd() string { return t.p() + "/all/cmd" }
+
+// ShowFilters are the subscriptions of the show-wide view: every channel's
+// state and events, every station's status and info.
+func (t Topics) ShowFilters() []string {
+	return []string{t.p() + "/channel/+/state", t.p() + "/channel/+/event", t.p() + "/station/+/status", t.p() + "/station/+/info"}
+}
+
+// ShowTopic says which show-wide topic topic is: kind "state" or "event"
+// with the channel, or "status" or "info" with the station; ok is false for
+// any other topic.
+func (t Topics) ShowTopic(topic string) (kind, name string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, t.p()+"/")
+	if !ok {
+		return "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[1] == "" {
+		return "", "", false
+	}
+	switch {
+	case parts[0] == "channel" && (parts[2] == "state" || parts[2] == "event"):
+		return parts[2], parts[1], true
+	case parts[0] == "station" && (parts[2] == "status" || parts[2] == "info"):
+		return parts[2], parts[1], true
+	}
+	return "", "", false
+}
 
 // cmdChannel reports which command topic topic is: ok is false for any
 // other topic; channel is "" for <p>/all/cmd.

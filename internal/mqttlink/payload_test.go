@@ -47,9 +47,9 @@ func TestPayloadJSON(t *testing.T) {
 		{"other events have no ack_ms", Event{Event: "go", Channel: "fly", Station: "s", At: "t", Source: "osc", Seq: 4, Epoch: "e", AckMS: 99},
 			`{"event":"go","channel":"fly","station":"s","label":"","at":"t","source":"osc","seq":4,"epoch":"e"}`},
 		{"unwarned go", Event{Event: "go", Channel: "sl", Station: "s", Label: "5", At: "t", Source: "mqtt", Seq: 1, Epoch: "e", Unwarned: true, ID: "c1"},
-			`{"event":"go","channel":"sl","station":"s","label":"5","at":"t","source":"mqtt","seq":1,"epoch":"e","unwarned":true,"id":"c1"}`},
+			`{"event":"go","channel":"sl","station":"s","label":"5","at":"t","source":"mqtt","seq":1,"epoch":"e","unwarned":true,"id":"c1","cmd":"c1"}`},
 		{"rejected with reason and id", Event{Event: "rejected", Channel: "sl", Station: "s", At: "t", Source: "mqtt", Seq: 1, Epoch: "e", Reason: "duplicate command id", ID: "c1"},
-			`{"event":"rejected","channel":"sl","station":"s","label":"","at":"t","source":"mqtt","seq":1,"epoch":"e","reason":"duplicate command id","id":"c1"}`},
+			`{"event":"rejected","channel":"sl","station":"s","label":"","at":"t","source":"mqtt","seq":1,"epoch":"e","reason":"duplicate command id","id":"c1","cmd":"c1"}`},
 		{"info", Info{Version: "0.1.0", Epoch: "e", Started: "t", Channels: []string{"fly", "sl"}, Link: "none", DroppedEvents: 3, MQTT: &MQTTInfo{ClientID: "cuelight-s", Broker: "tcp://127.0.0.1:1883", Connects: 2}},
 			`{"version":"0.1.0","epoch":"e","started":"t","channels":["fly","sl"],"link":"none","dropped_events":3,"mqtt":{"client_id":"cuelight-s","broker":"tcp://127.0.0.1:1883","connects":2,"commands_rejected":0,"commands_dropped":0,"publish_failures":0}}`},
 	} {
@@ -131,23 +131,29 @@ func TestNewEpochIsUnique(t *testing.T) {
 
 func TestEventQueueDropsOldest(t *testing.T) {
 	t.Parallel()
-	q := newEventQueue(3)
+	o := newOutbox(3)
 	var dropped int
 	for i := range 5 {
-		if q.push(Event{Seq: int64(i)}) {
+		if o.putEvent(Event{Seq: int64(i)}) {
 			dropped++
 		}
 	}
-	if dropped != 2 || q.len() != 3 {
-		t.Fatalf("dropped %d, len %d; want 2, 3", dropped, q.len())
+	if _, n := o.queued(); dropped != 2 || n != 3 {
+		t.Fatalf("dropped %d, len %d; want 2, 3", dropped, n)
 	}
-	got := q.popN(nil, 10)
-	if len(got) != 3 || got[0].Seq != 2 || got[1].Seq != 3 || got[2].Seq != 4 {
-		t.Fatalf("popN = %+v, want seq 2,3,4", got)
+	var got []int64
+	for it, ok := o.pop(); ok; it, ok = o.pop() {
+		got = append(got, it.event.Seq)
 	}
-	q.push(Event{Seq: 9})
-	if got := q.popN(nil, 1); len(got) != 1 || got[0].Seq != 9 || q.len() != 0 {
-		t.Fatalf("after wrap: %+v", got)
+	if fmt.Sprint(got) != "[2 3 4]" {
+		t.Fatalf("popped %v, want seq 2,3,4", got)
+	}
+	o.putEvent(Event{Seq: 9})
+	if it, ok := o.pop(); !ok || it.event.Seq != 9 {
+		t.Fatalf("after wrap: %+v", it)
+	}
+	if _, n := o.queued(); n != 0 {
+		t.Fatalf("%d events left", n)
 	}
 }
 

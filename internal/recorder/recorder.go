@@ -22,6 +22,11 @@ import (
 type Options struct {
 	// Broker is the broker URL (tcp://, ssl://, ws://...).
 	Broker string
+	// Brokers, when set, are several broker URLs tried in order (a
+	// persistent session lives on one broker: moving to another starts
+	// a new one there, unless the brokers share sessions, as a cluster
+	// does).
+	Brokers []string
 	// Username and Password authenticate to the broker, when it asks.
 	Username, Password string
 	// TLS configures ssl:// and wss:// connections (nil: system defaults).
@@ -59,6 +64,9 @@ type Recorder struct {
 func New(db *DB, opts Options) (*Recorder, error) {
 	if db == nil || db.ro {
 		return nil, errors.New("recorder: a database opened for writing is required")
+	}
+	if opts.Broker == "" && len(opts.Brokers) > 0 {
+		opts.Broker = opts.Brokers[0]
 	}
 	if opts.Broker == "" {
 		return nil, errors.New("recorder: Options.Broker is required")
@@ -99,8 +107,15 @@ func (r *Recorder) Run(ctx context.Context) error {
 	for _, f := range Filters(r.prefix) {
 		filters[f] = 1
 	}
-	mo := paho.NewClientOptions().
-		AddBroker(r.opts.Broker).
+	mo := paho.NewClientOptions()
+	brokers := r.opts.Brokers
+	if len(brokers) == 0 {
+		brokers = []string{r.opts.Broker}
+	}
+	for _, b := range brokers {
+		mo.AddBroker(b)
+	}
+	mo.
 		SetClientID(r.opts.ClientID).
 		SetUsername(r.opts.Username).SetPassword(r.opts.Password).
 		SetCleanSession(false). // the broker keeps our QoS 1 messages while we are away

@@ -97,6 +97,7 @@ type Position struct {
 	Unacked      bool      // GO with an ack requested and none given
 	Unwarned     bool      // GO from off
 	Forced       bool      // force_go
+	Escalated    bool      // the station called the position on the intercom (late_ack event)
 	Refused      []string  // reasons of refused GOs and standbys
 }
 
@@ -373,8 +374,10 @@ func Compute(perf recorder.Performance, msgs, before []recorder.Message, o Optio
 					p.Late = time.Duration(e.AckMS)*time.Millisecond > o.LateAck
 				}
 			case "late_ack":
+				// The station's escalate_after ran out: it called the
+				// position on the intercom (docs/protocol.md §10).
 				if c := current[e.Channel]; c != nil {
-					position(c, e.Channel).Late = true
+					position(c, e.Channel).Escalated = true
 				}
 			case "go":
 				c := current[e.Channel]
@@ -521,6 +524,9 @@ func (p *Position) Flags() []string {
 	var f []string
 	if p.Late {
 		f = append(f, "late ack")
+	}
+	if p.Escalated {
+		f = append(f, "escalated to the intercom")
 	}
 	if p.Unacked {
 		f = append(f, "unacknowledged GO")

@@ -280,8 +280,7 @@ func (h *harness) sendOSC(spec string) {
 
 // sendMQTT publishes "<topic> <json>" to the broker as an outside client
 // would (NOW in the JSON is the fake clock's time) and waits until the
-// station has published at least one event more: every MQTT step of a
-// script must cause one (a command, a refusal or a rejection).
+// cue loop has handled it.
 func (h *harness) sendMQTT(spec string) {
 	h.t.Helper()
 	topic, payload, ok := strings.Cut(spec, " ")
@@ -289,11 +288,11 @@ func (h *harness) sendMQTT(spec string) {
 		h.t.Fatalf("mqtt step %q: want <topic> <json>", spec)
 	}
 	payload = strings.ReplaceAll(payload, "NOW", h.clk.Now().UTC().Format(time.RFC3339Nano))
-	before := h.st.rep.eventsOut.Load()
+	before := h.st.mqttHandled.Load()
 	if err := h.broker.Publish(topic, []byte(payload), false, 1); err != nil {
 		h.t.Fatal(err)
 	}
-	waitFor(h.t, "the MQTT command's event", func() bool { return h.st.rep.eventsOut.Load() > before })
+	waitFor(h.t, "the MQTT command handled", func() bool { return h.st.mqttHandled.Load() > before })
 	h.onLoop(func() {})
 }
 

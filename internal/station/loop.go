@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/osc"
@@ -20,8 +21,9 @@ import (
 //
 // Its control surface, beside its inputs: calls runs a function on the
 // loop between inputs (tests move a fake clock through it and read the
-// engine), and buttonsHandled counts the button events applied, so that a
-// test can wait for the loop without sleeping.
+// engine), and buttonsHandled and mqttHandled count the button events and
+// MQTT commands applied, so that a test can wait for the loop without
+// sleeping.
 func (s *Station) cueLoop(ctx context.Context) error {
 	timer := s.clock.NewTimer(time.Hour)
 	timer.Stop()
@@ -61,6 +63,7 @@ func (s *Station) cueLoop(ctx context.Context) error {
 			s.buttonsHandled.Add(1)
 		case in := <-s.mqttIn():
 			s.handleMQTT(s.clock.Now(), in)
+			s.mqttHandled.Add(1)
 		case <-timer.Chan():
 			fire()
 		case <-watchdog:
@@ -100,6 +103,13 @@ func (s *Station) handleOSC(now time.Time, req request) {
 		for _, st := range s.engine.States(s.scratchStates[:0]) {
 			s.rep.reply(req.from, stateMessage(st))
 		}
+		if s.gw != nil { // a gateway answers for the whole show
+			for _, c := range s.view.Channels() {
+				if !s.router.isMine[c.Name] {
+					s.rep.reply(req.from, viewMessage(c))
+				}
+			}
+		}
 		return
 	case routeError:
 		s.rep.replyError(req.from, req.address, req.r.reason)
@@ -125,6 +135,11 @@ func (s *Station) handleOSC(now time.Time, req request) {
 	for _, ch := range req.r.echo {
 		if st, ok := s.engine.Snapshot(ch); ok {
 			s.rep.reply(req.from, stateMessage(st))
+		}
+	}
+	for _, ch := range req.r.echoRemote {
+		if c, ok := s.view.Channel(ch); ok {
+			s.rep.reply(req.from, viewMessage(c))
 		}
 	}
 }
@@ -157,6 +172,8 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 		c.Verb = cues.VerbButtonPress
 	case b.role == drivers.RoleAckButton && ev.Kind == drivers.Release:
 		c.Verb = cues.VerbButtonRelease
+	case b.role == config.RoleCallIn && ev.Kind == drivers.Press:
+		c.Verb = cues.VerbCallIn // intercom.go reports it
 	default:
 		return
 	}
@@ -190,6 +207,7 @@ func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 	for _, ev := range res.Events {
 		s.rep.event(ev)
 	}
+	s.intercomReport(res) // intercom.go
 	if len(res.Changed) > 0 {
 		s.storeSnapshot()
 	}

@@ -24,13 +24,41 @@ func (s *Station) mqttIn() <-chan mqttlink.Inbound {
 // handleMQTT applies one MQTT command, or publishes its rejection as a
 // "rejected" event on every channel it was addressed to.
 func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
+	if s.gw != nil && s.gw.own(in.Cmd.ID) {
+		return // a gateway's own forwarded command: applied when it came in over OSC
+	}
 	targets := []string{in.Channel}
 	if in.Channel == "" {
 		targets = s.router.local
 	}
 	verb, err := cues.ParseCommandVerb(in.Cmd.Cmd)
+	switch in.Cmd.Cmd {
+	case mqttlink.CmdCallButton: // a wing page's CALL (the link accepts it from the web only)
+		verb, err = cues.VerbCallButton, nil
+	case mqttlink.CmdHeartbeat:
+		verb, err = cues.VerbHeartbeat, nil
+	}
 	if !in.Rejected && err != nil {
 		in.Rejected, in.Reason = true, "unknown cmd "+in.Cmd.Cmd
+	}
+	// On <p>/all/cmd a GO is a cue GO: it fires the channels standing by
+	// for its label, never every channel of the show.
+	if in.Channel == "" && (verb == cues.VerbGo || verb == cues.VerbForceGo) && !in.Rejected {
+		if in.Cmd.Label == "" {
+			in.Rejected, in.Reason = true, "a GO on all/cmd is a cue GO and needs the cue label"
+		}
+		verb = cues.VerbGoCue
+	}
+	switch {
+	case in.Rejected:
+	case in.Channel != "" && verb == cues.VerbHeartbeat:
+		in.Rejected, in.Reason = true, "heartbeat goes to all/cmd"
+	case in.Channel == "" && verb == cues.VerbCallButton:
+		in.Rejected, in.Reason = true, "call_button needs a channel: send it to channel/<ch>/cmd"
+	}
+	src := cues.SourceMQTT
+	if in.Cmd.Source == "web" {
+		src = cues.SourceWeb
 	}
 	if in.Rejected {
 		for _, ch := range targets {
@@ -39,21 +67,25 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 				continue
 			}
 			s.rep.event(cues.Event{Kind: cues.EventRejected, Channel: ch, Label: in.Cmd.Label, At: now,
-				Source: cues.SourceMQTT, Seq: st.Seq, Reason: in.Reason, ID: in.Cmd.ID})
+				Source: src, Seq: st.Seq, Reason: in.Reason, ID: in.Cmd.ID})
 		}
 		return
 	}
 	c := cues.Command{Verb: verb, Label: in.Cmd.Label, HasLabel: in.Cmd.Label != "",
-		Source: cues.SourceMQTT, FromBooth: true, ID: in.Cmd.ID}
+		Source: src, FromBooth: verb != cues.VerbCallButton, ID: in.Cmd.ID}
 	if in.Cmd.Value != nil {
 		c.Value = *in.Cmd.Value
 	}
-	if !verb.IsChannelVerb() { // hold, release: show-wide, once
+	if !verb.IsChannelVerb() && verb != cues.VerbCallButton { // hold, release, cue go, heartbeat: show-wide, once
 		s.apply(now, s.engine.Apply(now, c), nil)
 		return
 	}
 	for _, ch := range targets {
 		c.Channel = ch
-		s.apply(now, s.engine.Apply(now, c), nil)
+		res := s.engine.Apply(now, c)
+		s.apply(now, res, nil)
+		if verb == cues.VerbCallButton && len(res.Events) > 0 {
+			s.rep.call(ch) // a call from the wing, as from its call button
+		}
 	}
 }

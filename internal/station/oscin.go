@@ -69,6 +69,9 @@ func (s *Station) deliver(address string, r route, from *osc.Sender) {
 		s.rep.reply(back, osc.NewMessage("/cuelight/pong"))
 		r = route{kind: routeCommands, cmds: []cues.Command{{Verb: cues.VerbHeartbeat, Source: cues.SourceOSC, FromBooth: true}}}
 	}
+	if s.gw != nil && (len(r.remote) > 0 || r.fwdAll) {
+		s.gw.forward(address, r, back)
+	}
 	select {
 	case s.oscIn <- request{address: address, r: r, from: back, due: due}:
 		if r.kind != routeError {

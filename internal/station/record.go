@@ -10,6 +10,7 @@ import (
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/internal/recorder"
 	"github.com/cuelight/cuelight/internal/report"
+	"github.com/cuelight/cuelight/internal/tlsconf"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -98,7 +99,7 @@ func (s *Station) recordPath() string {
 func (s *Station) runRecorder(ctx context.Context, brokerURL string) error {
 	path := s.recordPath()
 	log := s.log.With("part", "recorder")
-	tlsConf, err := tlsConfig(s.cfg)
+	tlsConf, err := tlsconf.Client(s.cfg.MQTT.TLS)
 	if err != nil {
 		log.Error("show log NOT recorded: MQTT TLS settings", "err", err)
 		return nil
@@ -110,7 +111,7 @@ func (s *Station) runRecorder(ctx context.Context, brokerURL string) error {
 	}
 	defer db.Close()
 	rec, err := recorder.New(db, recorder.Options{
-		Broker: brokerURL, Username: s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password, TLS: tlsConf,
+		Broker: brokerURL, Brokers: s.recorderBrokers(brokerURL), Username: s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password, TLS: tlsConf,
 		TopicPrefix: s.cfg.MQTT.TopicPrefix, Station: s.name, Clock: s.clock, Logger: log,
 		OnStored: s.opts.onRecorded,
 	})
@@ -120,6 +121,16 @@ func (s *Station) runRecorder(ctx context.Context, brokerURL string) error {
 	}
 	log.Info("recording the show log", "db", path, "client_id", rec.ClientID())
 	return rec.Run(ctx)
+}
+
+// recorderBrokers are the brokers the recorder tries, in the order the
+// station's link does (mqtt.broker may list several).
+func (s *Station) recorderBrokers(brokerURL string) []string {
+	plan := s.cfg.BrokerFor(s.name)
+	if plan.RunEmbedded || s.opts.MQTTBroker != "" || len(plan.URLs) == 0 {
+		return []string{brokerURL}
+	}
+	return plan.URLs
 }
 
 // ReportHandler serves the performance report (GET /report, see

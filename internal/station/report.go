@@ -12,6 +12,7 @@ import (
 
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/showview"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -30,6 +31,7 @@ type reporter struct {
 	oscSrv   *osc.Server      // set by Run before the loops start
 	link     *mqttlink.Link   // nil without MQTT
 	onEvent  func(cues.Event) // Options.onEvent
+	view     *showview.View   // the whole show: this station's part goes in first-hand
 	errLog   rateLimiter
 
 	eventsOut atomic.Int64 // events handed to MQTT (tests wait on it)
@@ -50,8 +52,10 @@ func (r *reporter) changed(st cues.ChannelState, from *osc.Sender) {
 		r.sendTo(t, msg)
 	}
 	r.reply(from, msg)
+	ms := r.mqttState(st)
+	r.view.State(ms)
 	if r.link != nil {
-		r.link.PublishState(r.mqttState(st))
+		r.link.PublishState(ms)
 	}
 }
 
@@ -61,15 +65,18 @@ func (r *reporter) event(ev cues.Event) {
 	if r.onEvent != nil {
 		r.onEvent(ev)
 	}
+	me := mqttlink.Event{
+		Event: string(ev.Kind), Channel: ev.Channel, Station: r.station, Label: ev.Label,
+		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: r.epoch,
+		AckMS: ev.AckMs, Unwarned: ev.Unwarned, Reason: ev.Reason, ID: ev.ID,
+		Unacknowledged: ev.Unacknowledged, ElapsedMS: ev.ElapsedMs,
+	}
+	r.view.Event(me)
 	if r.link == nil {
 		return
 	}
 	r.eventsOut.Add(1)
-	r.link.PublishEvent(mqttlink.Event{
-		Event: string(ev.Kind), Channel: ev.Channel, Station: r.station, Label: ev.Label,
-		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: r.epoch,
-		AckMS: ev.AckMs, Unwarned: ev.Unwarned, Reason: ev.Reason, ID: ev.ID,
-	})
+	r.link.PublishEvent(me)
 }
 
 func (r *reporter) logEvent(ev cues.Event) {
@@ -87,6 +94,13 @@ func (r *reporter) logEvent(ev cues.Event) {
 	}
 	if ev.Unwarned {
 		attrs = append(attrs, "unwarned", true)
+	}
+	if ev.Unacknowledged {
+		attrs = append(attrs, "unacknowledged", true)
+	}
+	if ev.Kind == cues.EventLateAck {
+		attrs = append(attrs, "elapsed_ms", ev.ElapsedMs)
+		lvl = slog.LevelWarn
 	}
 	r.log.Log(context.Background(), lvl, string(ev.Kind), attrs...)
 }

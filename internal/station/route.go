@@ -35,11 +35,19 @@ const (
 
 // route is the outcome of reading one OSC message.
 type route struct {
-	kind   routeKind
-	cmds   []cues.Command
-	echo   []string // channels whose current state is sent back to the sender
-	reason string   // for routeError
-	marker marker   // for routeMarker
+	kind routeKind
+	cmds []cues.Command
+	echo []string // channels whose current state is sent back to the sender
+
+	// A gateway's part (docs/protocol.md §9): the channels of other
+	// stations the message addressed, and the command to forward to each
+	// (fwd); or, with fwdAll, fwd is show-wide and goes to <p>/all/cmd.
+	remote     []string
+	fwd        cues.Command
+	fwdAll     bool
+	echoRemote []string // other stations' channels whose state (from the show view) is sent back
+	reason     string   // for routeError
+	marker     marker   // for routeMarker (record.go)
 }
 
 // router turns OSC messages into cue commands for this station. It is used
@@ -49,6 +57,9 @@ type router struct {
 	isMine map[string]bool // channel name → belongs to this station
 	all    []string        // every channel of the show
 	eos    string          // Eos cue list to follow; "" = not configured
+	// gateway: commands for other stations' channels are routed too, to be
+	// forwarded over MQTT, and show-wide commands are forwarded as well.
+	gateway bool
 }
 
 func splitAddress(addr string) []string {
@@ -158,8 +169,7 @@ func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
 		return route{kind: routeError, reason: "unknown command " + verbPart + ": use standby, standby_ack, go, force_go, off, ack, call or brightness"}
 	}
 	pattern := "/" + channelPattern(chPart)
-	var mine []string
-	others := false
+	var mine, others []string
 	for _, ch := range r.all {
 		if !osc.Match(pattern, "/"+ch) {
 			continue
@@ -167,14 +177,17 @@ func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
 		if r.isMine[ch] {
 			mine = append(mine, ch)
 		} else {
-			others = true
+			others = append(others, ch)
 		}
 	}
-	if len(mine) == 0 {
-		if others {
+	if len(mine) == 0 && !(r.gateway && len(others) > 0) {
+		if len(others) > 0 {
 			return route{kind: routeElsewhere}
 		}
 		return route{kind: routeError, reason: "no channel " + chPart + " in this show"}
+	}
+	if !r.gateway {
+		others = nil
 	}
 	base := cues.Command{Verb: verb, Source: cues.SourceOSC, FromBooth: true}
 	if verb == cues.VerbBrightness {
@@ -191,7 +204,7 @@ func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
 			// sender still gets the current state (duplicates, docs/states.md),
 			// and it is a sign of life from the booth.
 			out := r.commands(cues.Command{Verb: cues.VerbHeartbeat})
-			out.echo = mine
+			out.echo, out.echoRemote = mine, others // a gateway echoes the others' state from its view
 			return out
 		case argBad:
 			return route{kind: routeError, reason: a.reason}
@@ -199,7 +212,7 @@ func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
 			base.Label, base.HasLabel = a.label, true
 		}
 	}
-	out := route{kind: routeCommands, cmds: make([]cues.Command, 0, len(mine))}
+	out := route{kind: routeCommands, cmds: make([]cues.Command, 0, len(mine)), remote: others, fwd: base}
 	for _, ch := range mine {
 		c := base
 		c.Channel = ch
@@ -292,7 +305,8 @@ func numberLabel(a osc.Arg) (string, bool) {
 	return "", false
 }
 
+// commands routes one show-wide command; a gateway forwards it too.
 func (r *router) commands(c cues.Command) route {
 	c.Source, c.FromBooth = cues.SourceOSC, true
-	return route{kind: routeCommands, cmds: []cues.Command{c}}
+	return route{kind: routeCommands, cmds: []cues.Command{c}, fwd: c, fwdAll: r.gateway}
 }

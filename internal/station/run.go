@@ -3,12 +3,10 @@ package station
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"syscall"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/tlsconf"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -44,6 +43,17 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 
 	// OSC: the ordered ingress loop. It only routes; the cue loop acts.
 	g.Go(func() error { return p.osc.Serve(gctx) })
+	// The intercom adapter: its own goroutines, never waited on by the cue loop.
+	if gg := s.intercom.gg; gg != nil {
+		g.Go(func() error { return gg.Run(gctx) })
+	}
+	// The show-wide view from MQTT, and a gateway's relay.
+	if s.link != nil {
+		g.Go(func() error { return s.feedShow(gctx) })
+	}
+	if s.gw != nil {
+		g.Go(func() error { return s.gw.relay(gctx) })
+	}
 	// Buttons: one watcher per button, feeding the cue loop.
 	for _, b := range s.btns {
 		g.Go(func() error {
@@ -81,6 +91,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	case <-s.loopReady:
 	case <-ctx.Done():
 	}
+	s.view.Status(s.name, "online")
 	s.ready.Store(true)
 	s.notify("READY=1")
 	s.notify("STATUS=" + s.status())
@@ -88,7 +99,8 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 	if p.webLn != nil {
 		webAddr = p.webLn.Addr().String()
 	}
-	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL, "epoch", s.epoch)
+	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL,
+		"epoch", s.epoch, "board", boardName(s.board), "gateway", s.gw != nil)
 
 	err = g.Wait()
 	s.log.Debug("stopping: tasks ended")
@@ -131,6 +143,7 @@ type parts struct {
 	link      *mqttlink.Link
 	stopLink  context.CancelFunc // ends the link's own context
 	brokerURL string
+	intercom  interface{ Close() error } // the Green-GO adapter, if any
 }
 
 // close closes whatever was built, for a Run that could not start.
@@ -154,6 +167,9 @@ func (p *parts) close() {
 	if p.osc != nil {
 		p.osc.Close()
 	}
+	if p.intercom != nil {
+		p.intercom.Close()
+	}
 }
 
 // buildParts creates every part in order of cost: sockets and settings
@@ -175,6 +191,12 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 		return p, listenError("OSC", "osc.listen", oscListen, "another cuelightd may be running (systemctl status cuelightd)", err)
 	}
 	p.osc, s.oscSrv, s.rep.oscSrv = srv, srv, srv
+	if err := s.buildIntercom(); err != nil { // intercom.go
+		return p, err
+	}
+	if s.intercom.gg != nil {
+		p.intercom = s.intercom.gg
+	}
 
 	plan := s.cfg.BrokerFor(s.name)
 	p.brokerURL = plan.URL
@@ -183,7 +205,7 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 	}
 	var tlsConf *tls.Config
 	if p.brokerURL != "none" {
-		if tlsConf, err = tlsConfig(s.cfg); err != nil {
+		if tlsConf, err = tlsconf.Client(s.cfg.MQTT.TLS); err != nil {
 			return p, fmt.Errorf("MQTT: %w", err)
 		}
 	}
@@ -222,8 +244,12 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 	if p.brokerURL == "none" {
 		return p, nil
 	}
+	brokers := plan.URLs
+	if plan.RunEmbedded || s.opts.MQTTBroker != "" || len(brokers) == 0 {
+		brokers = []string{p.brokerURL}
+	}
 	link, err := mqttlink.New(mqttlink.Options{
-		Broker: p.brokerURL, Station: s.name, Show: s.cfg.Show,
+		Brokers: brokers, ShowWide: true, Station: s.name, Show: s.cfg.Show,
 		TopicPrefix: s.cfg.MQTT.TopicPrefix,
 		Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
 		TLS:       tlsConf,
@@ -263,37 +289,6 @@ func brokerUsers(cfg *config.Config) []broker.User {
 		out = append(out, broker.User{Name: u.Name, BcryptHash: u.PasswordHash, Role: u.Role})
 	}
 	return out
-}
-
-// tlsConfig builds the client TLS settings for an outside broker. A CA
-// or key file that cannot be read is an error: connecting without it
-// would fail later with a far less helpful message (or, for the CA, trust
-// the system roots instead of the show's own).
-func tlsConfig(cfg *config.Config) (*tls.Config, error) {
-	t := cfg.MQTT.TLS
-	if t.CAFile == "" && t.CertFile == "" && !t.InsecureSkipVerify {
-		return nil, nil
-	}
-	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.cert_file / key_file: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // status is the one-line systemd STATUS.

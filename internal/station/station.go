@@ -18,8 +18,10 @@ import (
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/internal/broker"
+	"github.com/cuelight/cuelight/internal/intercom/greengo"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/internal/recorder"
+	"github.com/cuelight/cuelight/internal/showview"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -33,6 +35,10 @@ type Options struct {
 	Logger  *slog.Logger
 	Version string
 	Epoch   string // unique per process start; random when empty
+	// ShowHash identifies the show file (showview.ShowHash of its bytes);
+	// it goes into the station's info, so that stations started with
+	// different files can be told apart. Empty: not published.
+	ShowHash string
 
 	// OSCListen, WebListen and MQTTBroker override the show file (tests
 	// use 127.0.0.1:0). MQTTBroker "" keeps the file's choice; "none"
@@ -86,6 +92,8 @@ type Station struct {
 	buttons  chan drivers.ButtonEvent
 	oscIn    chan request
 	oscCount oscCounters
+	view     *showview.View // the whole show, from MQTT and this station
+	gw       *gateway       // nil unless this station is a gateway
 
 	// Set by Run while it builds, before any goroutine starts.
 	oscSrv *osc.Server
@@ -95,7 +103,10 @@ type Station struct {
 	// The cue loop's control surface (see cueLoop) and start signal.
 	calls          chan func()
 	buttonsHandled atomic.Int64
+	mqttHandled    atomic.Int64
 	loopReady      chan struct{}
+
+	intercom intercomPart // intercom.go
 
 	snapshot atomic.Pointer[[]mqttlink.State]
 	linkInfo atomic.Value // string: ok/lost/none
@@ -145,10 +156,14 @@ func New(o Options) (*Station, error) {
 
 		loopReady: make(chan struct{}),
 	}
+	s.view = showview.New(o.Config)
 	s.rep = &reporter{
 		station: o.Station, epoch: o.Epoch, clock: o.Clock, log: o.Logger,
-		feedback: o.Config.OSC.Feedback, onEvent: o.onEvent,
+		feedback: o.Config.OSC.Feedback, onEvent: o.onEvent, view: s.view,
 		errLog: rateLimiter{every: time.Second},
+	}
+	if st, _ := o.Config.Station(o.Station); st.Gateway {
+		s.gw = &gateway{s: s, pending: map[string]pendingCmd{}}
 	}
 	if err := s.build(); err != nil {
 		s.out.halt()
@@ -156,6 +171,10 @@ func New(o Options) (*Station, error) {
 	}
 	s.linkInfo.Store(s.engine.Link())
 	s.storeSnapshot()
+	for _, st := range s.States() {
+		s.view.State(st)
+	}
+	s.view.Info(s.name, s.info())
 	return s, nil
 }
 
@@ -171,6 +190,7 @@ func (s *Station) build() error {
 		s.router.eos = s.cfg.Consoles.Eos.CueList
 	}
 	st, _ := s.cfg.Station(s.name)
+	s.router.gateway = st.Gateway
 	for i := range chans {
 		ch := &chans[i]
 		s.router.local = append(s.router.local, ch.Name)
@@ -178,7 +198,7 @@ func (s *Station) build() error {
 		spec := cues.ChannelSpec{
 			Name: ch.Name, Label: ch.Label,
 			RequireAck: ch.RequireAck, GoRequiresAck: ch.GoRequiresAck,
-			GoHold: ch.GoHold, CallHold: ch.CallHold,
+			GoHold: ch.GoHold, CallHold: ch.CallHold, EscalateAfter: ch.EscalateAfter,
 		}
 		if err := s.out.open(ch, &spec); err != nil {
 			return err
@@ -186,7 +206,7 @@ func (s *Station) build() error {
 		for _, b := range []struct {
 			pin config.Pin
 			key string
-		}{{ch.AckButton, drivers.RoleAckButton}, {ch.CallButton, drivers.RoleCallButton}} {
+		}{{ch.AckButton, drivers.RoleAckButton}, {ch.CallButton, drivers.RoleCallButton}, {ch.CallIn, config.RoleCallIn}} {
 			if b.pin.Name == "" {
 				continue
 			}
@@ -223,7 +243,7 @@ func (s *Station) build() error {
 	return nil
 }
 
-// Epoch is this process's epoch id (SPEC §4).
+// Epoch is this process's epoch id (docs/protocol.md §4).
 func (s *Station) Epoch() string { return s.epoch }
 
 // Stats are the station's counters, for GET /api/v1/stats.
@@ -235,6 +255,8 @@ type Stats struct {
 	OSCDropped     int64     `json:"osc_dropped"`  // routed commands dropped: the cue loop was far behind
 	MQTTConnected  bool      `json:"mqtt_connected"`
 	BrokerRestarts int       `json:"broker_restarts"` // embedded broker child restarts
+	// Intercom: the Green-GO adapter's counters; nil without one.
+	Intercom *greengo.Stats `json:"intercom,omitempty"`
 }
 
 // Stats returns the station's counters. Safe from any goroutine once Run
@@ -252,6 +274,10 @@ func (s *Station) Stats() Stats {
 	}
 	if s.sup != nil {
 		st.BrokerRestarts = s.sup.Restarts()
+	}
+	if gg := s.intercom.gg; gg != nil {
+		ist := gg.Stats()
+		st.Intercom = &ist
 	}
 	return st
 }
@@ -301,7 +327,16 @@ func (s *Station) storeSnapshot() {
 func (s *Station) info() mqttlink.Info {
 	link, _ := s.linkInfo.Load().(string)
 	return mqttlink.Info{
-		Version: s.opts.Version, Show: s.cfg.Show, Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
-		Channels: append([]string(nil), s.router.local...), Link: link,
+		Version: s.opts.Version, Show: s.cfg.Show, ShowHash: s.opts.ShowHash, Gateway: s.gw != nil, Board: boardName(s.board), Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
+		Channels: append([]string(nil), s.router.local...), Link: link, Intercom: s.intercomState(),
 	}
+}
+
+// boardName is the board's backend as it names itself (the GPIO chardev,
+// sim, none), for the station's info and its start-up log line.
+func boardName(b drivers.Board) string {
+	if n, ok := b.(interface{ Backend() string }); ok {
+		return n.Backend()
+	}
+	return ""
 }
