@@ -2,8 +2,10 @@ package station
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cuelight/cuelight/cues"
@@ -68,17 +70,32 @@ func (r *router) routeShow(kind string, m *osc.Message) route {
 // marker is also a sign of life from the booth: the caller hands a
 // heartbeat to the cue loop.
 func (s *Station) publishMarker(address string, mk marker, back *osc.Sender) {
-	if s.link == nil {
+	if err := s.PublishMarker(mk.kind, mk.name, "osc"); err != nil {
 		s.oscCount.errors.Add(1)
 		s.rep.reply(back, osc.NewMessage("/cuelight/error", osc.String(address),
-			osc.String("this station has no MQTT link: the show log cannot hear the marker")))
-		return
+			osc.String(strings.TrimPrefix(err.Error(), "station: "))))
 	}
-	s.link.PublishMarker(mqttlink.Marker{
-		Kind: mk.kind, Name: mk.name, At: mqttlink.FormatTime(s.clock.Now()),
-		Station: s.name, Source: "osc", ID: fmt.Sprintf("m-%s-%s-%d", s.name, s.epoch, s.markers.Add(1)),
-	})
-	s.log.Info("performance marker", "marker", mk.kind, "name", mk.name)
+}
+
+// PublishMarker publishes a performance marker on MQTT for the show log
+// (the desk page's "curtain up", "act", "interval", "curtain down"
+// buttons; source "web"). kind is start, act, interval or end; start and
+// act need a name. It never blocks; an error says what is wrong.
+func (s *Station) PublishMarker(kind, name, source string) error {
+	if !isMarkerKind(kind) {
+		return fmt.Errorf("station: unknown show marker %q: use start, act, interval or end", kind)
+	}
+	mk := mqttlink.Marker{Kind: kind, Name: name, At: mqttlink.FormatTime(s.clock.Now()), Station: s.name, Source: source,
+		ID: fmt.Sprintf("m-%s-%s-%d", s.name, s.epoch, s.markers.Add(1))}
+	if err := mqttlink.CheckMarker(mk); err != nil {
+		return fmt.Errorf("station: %w", err)
+	}
+	if s.link == nil {
+		return errors.New("station: no MQTT link: the show log cannot hear the marker")
+	}
+	s.link.PublishMarker(mk)
+	s.log.Info("performance marker", "marker", kind, "name", name, "src", source)
+	return nil
 }
 
 // markerHeartbeat is what a marker hands to the cue loop: the booth was
