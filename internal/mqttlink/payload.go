@@ -53,7 +53,7 @@ type Event struct {
 	Station  string `json:"station"`
 	Label    string `json:"label"`
 	At       string `json:"at"`     // FormatTime
-	Source   string `json:"source"` // button osc mqtt web
+	Source   string `json:"source"` // button osc mqtt web timer
 	Seq      int64  `json:"seq"`
 	Epoch    string `json:"epoch"`
 	AckMS    int64  `json:"-"`                  // milliseconds from standby to ack; "ack" events only

@@ -47,16 +47,18 @@ func (r *reporter) mqttState(st cues.ChannelState) mqttlink.State {
 
 // changed reports one state change: feedback targets, the sender, MQTT.
 func (r *reporter) changed(st cues.ChannelState, from *osc.Sender) {
+	// MQTT first: the hand-off never blocks, and the link's publisher
+	// then works while the OSC feedback is sent (both after the lamps).
+	ms := r.mqttState(st)
+	if r.link != nil {
+		r.link.PublishState(ms)
+	}
 	msg := stateMessage(st)
 	for _, t := range r.feedback {
 		r.sendTo(t, msg)
 	}
 	r.reply(from, msg)
-	ms := r.mqttState(st)
 	r.view.State(ms)
-	if r.link != nil {
-		r.link.PublishState(ms)
-	}
 }
 
 // event reports one event: the log, MQTT.

@@ -100,7 +100,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		webAddr = p.webLn.Addr().String()
 	}
 	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL,
-		"epoch", s.epoch, "board", boardName(s.board), "gateway", s.gw != nil)
+		"epoch", s.epoch, "board", s.boardName(), "gateway", s.gw != nil)
 
 	err = g.Wait()
 	s.log.Debug("stopping: tasks ended")

@@ -327,16 +327,18 @@ func (s *Station) storeSnapshot() {
 func (s *Station) info() mqttlink.Info {
 	link, _ := s.linkInfo.Load().(string)
 	return mqttlink.Info{
-		Version: s.opts.Version, Show: s.cfg.Show, ShowHash: s.opts.ShowHash, Gateway: s.gw != nil, Board: boardName(s.board), Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
+		Version: s.opts.Version, Show: s.cfg.Show, ShowHash: s.opts.ShowHash, Gateway: s.gw != nil, Board: s.boardName(), Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
 		Channels: append([]string(nil), s.router.local...), Link: link, Intercom: s.intercomState(),
 	}
 }
 
-// boardName is the board's backend as it names itself (the GPIO chardev,
-// sim, none), for the station's info and its start-up log line.
-func boardName(b drivers.Board) string {
-	if n, ok := b.(interface{ Backend() string }); ok {
+// boardName is the board's backend as it names itself (the GPIO
+// character device or gpiomem, none), else the show file's driver (sim),
+// for the station's info and its start-up log line.
+func (s *Station) boardName() string {
+	if n, ok := s.board.(interface{ Backend() string }); ok {
 		return n.Backend()
 	}
-	return ""
+	st, _ := s.cfg.Station(s.name)
+	return st.Driver
 }
