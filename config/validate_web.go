@@ -90,7 +90,7 @@ func (d *decoder) validateWeb(f *rawFile, c *Config) {
 		}
 		c.Web.Users = append(c.Web.Users, u)
 	}
-	if c.Web.Listen != "" && !isLoopback(c.Web.Listen) && len(r.Users) == 0 {
+	if c.Web.Listen != "" && !IsLoopback(c.Web.Listen) && len(r.Users) == 0 {
 		d.errf(lineOr(r.Listen.Line, f.line), "web.listen", "add web.users (bcrypt hashes, roles viewer, crew or sm), or listen on 127.0.0.1",
 			"%s is reachable beyond this machine and web.users is empty: anyone on the network could stand by, hold or GO the show", c.Web.Listen)
 	}
