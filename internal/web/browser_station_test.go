@@ -166,6 +166,9 @@ func lampMatchesPin(t *testing.T, ls *liveStation, desk context.Context) {
 			}
 			if s.Lit != want {
 				wrong++
+				i := sort.SearchFloat64s(edges, s.At)
+				t.Logf("%s: at %.1f the page drew lit=%v, the pin was %v (pin edges before/after: %.1f ms / %.1f ms away)",
+					what, s.At, s.Lit, want, s.At-edges[max(i-1, 0)], edges[min(i, len(edges)-1)]-s.At)
 			}
 		}
 		t.Logf("%s: %d samples compared with %d pin changes, %d lit, %d differ", what, compared, len(edges), lit, wrong)

@@ -22,6 +22,15 @@
 
   let M = null; // the model; null or stale while the stream is down
   let live = false, heard = 0, es = null, offset = 0, failures = 0;
+  // The station's clock minus the page's: each message says the station's
+  // time when it was sent, and arrives some time later, so each sample is
+  // low by its delay; the highest since the stream (re)connected is the
+  // best estimate. A new stream starts over (the clocks may have moved).
+  let offsetSamples = 0;
+  function clockSample(now) {
+    const o = now - Date.now();
+    offset = offsetSamples++ === 0 ? o : Math.max(offset, o);
+  }
 
   // ---- lamp patterns: the shapes of cues/pattern.go, from the station's phase origin
   function shape(p) {
@@ -407,7 +416,8 @@
     paint();
   }
   function onModel(m) {
-    offset = m.now - Date.now();
+    offsetSamples = 0;
+    clockSample(m.now);
     if (m.csrf) CSRF = m.csrf;
     M = m;
     live = true;
@@ -418,7 +428,7 @@
     if (PAGE !== "wing") announce("Connected: " + M.channels.length + " channels of " + M.show);
   }
   function onChannel(c) {
-    offset = c.now - Date.now();
+    clockSample(c.now);
     const i = M.channels.findIndex((x) => x.name === c.name);
     if (i < 0) return;
     if (c.ack_ms == null) c.ack_ms = M.channels[i].ack_ms;
@@ -457,7 +467,7 @@
     on("station", (s) => M && live && onStation(s));
     on("ev", (e) => M && live && onEvent(e));
     on("pin", (p) => M && live && setPin(p));
-    on("tick", (t) => { offset = t.now - Date.now(); });
+    on("tick", (t) => clockSample(t.now));
     es.onerror = () => {
       setLive(false);
       if (es.readyState === EventSource.CLOSED) { // refused (logged out, or the station restarted and forgot the session)
