@@ -172,7 +172,7 @@ func lampMatchesPin(t *testing.T, ls *liveStation, desk context.Context) {
 			}
 		}
 		t.Logf("%s: %d samples compared with %d pin changes, %d lit, %d differ", what, compared, len(edges), lit, wrong)
-		if compared < 60 || lit == 0 || lit == compared || wrong > 0 {
+		if compared < 30 || lit == 0 || lit == compared || wrong > 0 {
 			t.Errorf("%s: the lamp picture differs from pin %s in %d of %d samples (%d lit)", what, pin, wrong, compared, lit)
 		}
 	}
