@@ -231,3 +231,14 @@ func syncAll(t *testing.T, b booth, channels []string, what string, want func(ch
 
 // notOffline accepts any state but offline.
 func notOffline(_, state, _ string) bool { return state != "offline" }
+
+// grep returns the lines that contain s.
+func (l *lineLog) grep(s string) []string {
+	var out []string
+	for _, line := range l.Lines() {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
