@@ -34,17 +34,18 @@ type observer struct {
 // observed is one event or state, decoded, and when it arrived.
 type observed struct {
 	Topic   string
-	At      time.Time
-	Event   string `json:"event"`
-	State   string `json:"state"`
-	Channel string `json:"channel"`
-	Station string `json:"station"`
-	Label   string `json:"label"`
-	Source  string `json:"source"`
-	Seq     int64  `json:"seq"`
-	Epoch   string `json:"epoch"`
-	Since   string `json:"since"`
-	Reason  string `json:"reason"`
+	Arrived time.Time `json:"-"`
+	At      string    `json:"at"` // an event's time
+	Event   string    `json:"event"`
+	State   string    `json:"state"`
+	Channel string    `json:"channel"`
+	Station string    `json:"station"`
+	Label   string    `json:"label"`
+	Source  string    `json:"source"`
+	Seq     int64     `json:"seq"`
+	Epoch   string    `json:"epoch"`
+	Since   string    `json:"since"`
+	Reason  string    `json:"reason"`
 }
 
 // observe connects an observer to the first of brokers that answers (all
@@ -75,7 +76,7 @@ func (o *observer) onMessage(_ mqtt.Client, m mqtt.Message) {
 	if json.Unmarshal(m.Payload(), &v) != nil {
 		return
 	}
-	v.Topic, v.At = m.Topic(), time.Now()
+	v.Topic, v.Arrived = m.Topic(), time.Now()
 	o.mu.Lock()
 	switch {
 	case strings.HasSuffix(v.Topic, "/event"):
@@ -233,8 +234,9 @@ func (r *showRun) ackStandby(ch, label string) {
 // twice, no lamp lit for a GO never sent, nothing published lost (every
 // state change of every channel of the running stations reached the
 // observer as an event), and the observer's and the gateways' view
-// converged on each station's own state.
-func (r *showRun) check(dead ...string) {
+// converged on each station's own state. It returns the number of
+// uncommanded GOs (each also an error).
+func (r *showRun) check(dead ...string) (uncommanded int) {
 	t := r.t
 	t.Helper()
 	// Every station's own state, and the observer has caught up with it.
@@ -304,6 +306,7 @@ func (r *showRun) check(dead ...string) {
 		byCue := r.gos["cue "+label] && gos[k+" unwarned"] == 0
 		if !r.gos[k] && !byCue {
 			t.Errorf("uncommanded GO: %s (%d events), no GO was sent for it", k, n)
+			uncommanded += n
 		} else if n > 1 {
 			t.Errorf("GO %s fired %d times", k, n)
 		}
@@ -325,6 +328,7 @@ func (r *showRun) check(dead ...string) {
 			}
 		}
 	}
+	return uncommanded
 }
 
 // startPersistentMosquitto is a Mosquitto with persistence: the observer's session (and the retained
