@@ -20,7 +20,7 @@ import (
 // per cue, a standby on every channel (with ACK requested on the first
 // channel of each station), an ACK press on every station's board through
 // its web API, and a cue GO spanning every station (every fifth cue: a GO
-// per channel instead); halfway, a hold with a GO refused during it, and
+// per channel instead, one at a time, each waited for); halfway, a hold with a GO refused during it, and
 // the release. It prints commands sent and carried out, uncommanded GOs,
 // ACK events published and seen, CPU and RSS per process, the GO latency
 // from the OSC GO at the gateway to the state change on the remote
@@ -79,8 +79,8 @@ func TestScale(t *testing.T) {
 			r.booths[0].send(t, "/cuelight/cue/"+label+"/go") // not recorded: must not act
 			r.send("/cuelight/all/release")
 			r.waitObserved(all, "off", "")
-			for _, e := range r.obs.allEvents() {
-				if e.Event == "go" && e.Label == label {
+			for _, ch := range all {
+				if e, ok := r.obs.firstEvent(ch, "go", label); ok {
 					t.Errorf("GO during the hold acted: %+v", e)
 				}
 			}
@@ -89,9 +89,12 @@ func TestScale(t *testing.T) {
 
 		sent := map[string]time.Time{}
 		if k%5 == 0 {
+			// One GO at a time, each waited for: the latency of a single
+			// GO, not of a queue.
 			for _, ch := range all {
 				sent[ch] = time.Now()
 				r.send("/cuelight/"+ch+"/go", label)
+				r.waitEvents([]string{ch}, "go", label)
 			}
 		} else {
 			t0 := time.Now()
@@ -220,15 +223,15 @@ func (r *showRun) waitEvents(chs []string, kind, label string) map[string]observ
 	r.t.Helper()
 	got := map[string]observed{}
 	waitFor(r.t, fmt.Sprintf("%s %q events of %d channels at the observer", kind, label, len(chs)), func() bool {
-		for _, e := range r.obs.allEvents() {
-			if _, ok := got[e.Channel]; !ok && e.Event == kind && e.Label == label {
-				got[e.Channel] = e
-			}
-		}
 		for _, ch := range chs {
-			if _, ok := got[ch]; !ok {
+			if _, ok := got[ch]; ok {
+				continue
+			}
+			e, ok := r.obs.firstEvent(ch, kind, label)
+			if !ok {
 				return false
 			}
+			got[ch] = e
 		}
 		return true
 	})

@@ -26,7 +26,8 @@ type observer struct {
 	c mqtt.Client
 
 	mu     sync.Mutex
-	events []observed // every event, in arrival order
+	events []observed          // every event, in arrival order
+	first  map[string]observed // "channel event label" → the first such event
 	states map[string]observed
 	got    chan struct{}
 }
@@ -52,7 +53,7 @@ type observed struct {
 // of them, in order, as a station does).
 func observe(t *testing.T, brokers ...string) *observer {
 	t.Helper()
-	o := &observer{states: map[string]observed{}, got: make(chan struct{}, 1)}
+	o := &observer{states: map[string]observed{}, first: map[string]observed{}, got: make(chan struct{}, 1)}
 	opts := mqtt.NewClientOptions().SetClientID(fmt.Sprintf("observer-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))).
 		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond).
@@ -81,6 +82,9 @@ func (o *observer) onMessage(_ mqtt.Client, m mqtt.Message) {
 	switch {
 	case strings.HasSuffix(v.Topic, "/event"):
 		o.events = append(o.events, v)
+		if k := v.Channel + " " + v.Event + " " + v.Label; o.first[k].Topic == "" {
+			o.first[k] = v
+		}
 	case strings.HasSuffix(v.Topic, "/state"):
 		if old, ok := o.states[v.Channel]; !ok || newer(v, old) {
 			o.states[v.Channel] = v
@@ -107,6 +111,14 @@ func (o *observer) allEvents() []observed {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return slices.Clone(o.events)
+}
+
+// firstEvent returns the first event of a kind with label on a channel.
+func (o *observer) firstEvent(ch, kind, label string) (observed, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.first[ch+" "+kind+" "+label]
+	return e, ok
 }
 
 // state returns the newest state of a channel seen.
@@ -138,6 +150,15 @@ func startShow(t *testing.T, f showFile) *showRun {
 	t.Helper()
 	r := &showRun{t: t, f: f, path: f.write(t), stations: map[string]*stationProc{}, gos: map[string]bool{}}
 	r.obs = observe(t, f.Brokers...)
+	r.start()
+	return r
+}
+
+// start starts every station, then the gateways, and waits until the
+// first gateway sees every channel.
+func (r *showRun) start() {
+	t, f := r.t, r.f
+	t.Helper()
 	for _, s := range f.Stations {
 		r.stations[s] = runStation(t, r.path, s, "info")
 	}
@@ -153,7 +174,6 @@ func startShow(t *testing.T, f showFile) *showRun {
 		r.booths = append(r.booths, dialBooth(t, r.stations[g].oscAddr))
 	}
 	syncAll(t, r.booths[0], f.allChannels(), "state from its station", notOffline)
-	return r
 }
 
 // send sends one OSC command to every gateway in booths (all of them when
