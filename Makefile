@@ -7,6 +7,9 @@
 #   make test       go test -race ./... (as CI does), and the packager's
 #                   tests in its own module (deploy/nfpm)
 #   make test-arm   the tests under qemu-user as linux/arm64 and GOARM=6
+#   make test-gpio-vm  the whole station on a real Linux GPIO driver: Debian's
+#                   arm64 kernel in QEMU raspi3b (root: may apt-get install
+#                   qemu-system-arm; caches the kernel; docs/hardware-test.md)
 #   make clean      remove dist/
 #   make scale      the 50-station scale run and the 10-station latency run
 #                   (CUELIGHT_SCALE=1; docs/performance.md)
@@ -14,7 +17,7 @@
 # Version: deploy/version.sh (git describe, or 0.0.0-DATE-SHA before the
 # first tag); override with VERSION=v1.2.3 make dist.
 
-.PHONY: dist deb test test-arm clean scale
+.PHONY: dist deb test test-arm test-gpio-vm clean scale
 
 dist:
 	deploy/build.sh all
@@ -29,6 +32,9 @@ test:
 test-arm:
 	deploy/test-arm.sh arm64
 	deploy/test-arm.sh arm6
+
+test-gpio-vm:
+	go test -tags gpiovm -count=1 -timeout 15m -run TestStationOnRealGPIO -v ./internal/gpiovm/
 
 clean:
 	rm -rf dist

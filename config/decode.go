@@ -41,6 +41,7 @@ type rawFile struct {
 	Patterns rawPatterns
 	Stations []rawStation
 	Channels []rawChannel
+	Intercom rawIntercom
 	stations val[bool] // the stations key: Set when present
 	channels val[bool] // the channels key: Set when present
 }
@@ -100,17 +101,19 @@ type rawStation struct {
 	Debounce      val[time.Duration]
 	MinBrightness val[float64]
 	Gateway       val[bool]
+	EscalateAfter val[time.Duration]
 }
 
 type rawChannel struct {
 	Name                      string
 	Line                      int
 	Station, Label            val[string]
-	Pins                      [6]rawPin // indexed like pinRoles
+	Pins                      [7]rawPin // indexed like pinRoles
 	RequireAck, GoRequiresAck val[bool]
 	GoHold, StuckAfter        val[time.Duration]
 	CallHold                  val[time.Duration]
 	Brightness                val[float64]
+	EscalateAfter             val[time.Duration]
 }
 
 type rawPin struct {
@@ -644,6 +647,9 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 			}
 		}
 	}
+	if e, ok := top["intercom"]; ok {
+		d.decodeIntercom(&f.Intercom, e)
+	}
 	if e, ok := top["patterns"]; ok {
 		if m, _ := d.fields(e.path, e.line, e.val, patternsSection); m != nil {
 			p := &f.Patterns
@@ -735,6 +741,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.Debounce = d.duration(m, "debounce")
 	s.MinBrightness = d.number(m, "min_brightness")
 	s.Gateway = d.boolean(m, "gateway")
+	s.EscalateAfter = d.duration(m, "escalate_after")
 	return s
 }
 
@@ -754,6 +761,7 @@ func (d *decoder) decodeChannel(e kv) rawChannel {
 	c.StuckAfter = d.duration(m, "stuck_after")
 	c.CallHold = d.duration(m, "call_hold")
 	c.Brightness = d.number(m, "brightness")
+	c.EscalateAfter = d.duration(m, "escalate_after")
 	return c
 }
 

@@ -1,11 +1,16 @@
 // Package drivers defines the hardware a cuelight station touches, behind
 // small interfaces: lamps, buttons and signal outputs. Every output has
-// Halt(), a return to its safe (dark, released) state, called on shutdown,
-// link loss and faults.
+// Halt(), a return to its safe state (dark, off). The station calls the
+// board's Halt (Board.Halt: every output safe, every button stopped, the
+// board latched halted) when it stops, cleanly or not, and when it fails
+// to start. A lost controller link is not a halt: the lamps show the
+// `lost` pattern (docs/protocol.md §6.3).
 //
 // Backends live in subpackages: drivers/gpio (periph.io, a Raspberry Pi),
 // drivers/sim (a simulated board for demos and tests). Fakes for tests live
-// in drivers/drivertest.
+// in drivers/drivertest. Every backend watches its buttons with the same
+// loop, RunButton, over a backend-specific Contact. The Raspberry Pi's
+// board facts (header map, pin names, boot pulls) are in drivers/rpi.
 //
 // Levels here are logical: "on" means lit, driven or pressed, whatever
 // active_low makes of it on the wire. Backends translate.

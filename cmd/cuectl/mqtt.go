@@ -17,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/showview"
 	"github.com/cuelight/cuelight/internal/tlsconf"
 )
 
@@ -298,8 +299,8 @@ func (v *showView) apply(m inMsg) (u update, ok bool) {
 			return u, false
 		}
 		c := v.channel(st.Channel)
-		if old := c.state; old != nil && old.Epoch == st.Epoch && st.Seq < old.Seq {
-			return u, false // an older state arriving late
+		if old := c.state; old != nil && !showview.Newer(st, *old) && !(old.Epoch == st.Epoch && old.Seq == st.Seq) {
+			return u, false // an older state arriving late (ordered as the stations' show view orders it)
 		}
 		if c.state == nil || c.state.Seq != st.Seq || c.state.Epoch != st.Epoch {
 			c.note = ""

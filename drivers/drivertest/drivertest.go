@@ -233,9 +233,9 @@ func clampLevel(pin string, level float64) (float64, error) {
 // Button is a fake drivers.Button.
 //
 // Edges injects raw levels (true = pressed): Run stamps each with
-// Clock.Now() and debounces it with a drivers.Debouncer on Clock, exactly
-// as a real backend does, so a test sees settling, lock-out and stuck
-// faults. Events injects events that are already debounced: Run forwards
+// Clock.Now() and debounces it in drivers.RunButton on Clock, the loop of
+// every real backend, so a test sees settling, lock-out and stuck faults
+// exactly as a station would. Events injects events that are already debounced: Run forwards
 // them unchanged (an empty Pin becomes N, a zero At becomes Clock.Now()).
 // Both channels are unbuffered: a send returns once Run has taken it.
 // Never close them.
@@ -312,68 +312,33 @@ func (b *Button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error 
 	if clk == nil {
 		clk = clockwork.NewRealClock()
 	}
-	d := drivers.NewDebouncer(b.N, b.Options)
-	d.Reset(false, clk.Now())
-	var (
-		timer clockwork.Timer
-		evs   []drivers.ButtonEvent
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		var (
-			tick <-chan time.Time
-			dl   time.Time
-			ok   bool
-		)
-		if dl, ok = d.Deadline(); ok {
-			if timer == nil {
-				timer = clk.NewTimer(dl.Sub(clk.Now()))
-			} else {
-				timer.Reset(dl.Sub(clk.Now()))
-			}
-			tick = timer.Chan()
-		} else if timer != nil {
-			timer.Stop()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-halt:
-			return nil
-		case l := <-b.Edges:
-			evs = d.Sample(evs[:0], l, clk.Now())
-		case ev := <-b.Events:
-			if ev.Pin == "" {
-				ev.Pin = b.N
-			}
-			if ev.At.IsZero() {
-				ev.At = clk.Now()
-			}
-			evs = append(evs[:0], ev)
-		case <-tick:
-			// At the deadline, not when the timer fired (the clock may
-			// have jumped), but never later than now (a fake timer keeps
-			// a stale value across Reset).
-			at := clk.Now()
-			if dl.Before(at) {
-				at = dl
-			}
-			evs = d.Tick(evs[:0], at)
-		}
-		for _, ev := range evs {
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-halt:
-				return nil
-			}
-		}
+	return drivers.RunButton(ctx, halt, (*contact)(b), drivers.LoopOptions{
+		Pin: b.N, Button: b.Options, Clock: clk, Baseline: drivers.RawSample{At: clk.Now()},
+	}, out)
+}
+
+// contact is the fake button as drivers.RunButton sees it: raw levels
+// from Edges, stamped with the clock, and debounced events from Events.
+type contact Button
+
+// Wait implements drivers.Contact.
+func (c *contact) Wait(ctx context.Context, halt <-chan struct{}, tick <-chan time.Time, _ time.Duration) drivers.Batch {
+	b := (*Button)(c)
+	clk := b.Clock
+	if clk == nil {
+		clk = clockwork.NewRealClock()
 	}
+	select {
+	case <-ctx.Done():
+	case <-halt:
+	case l := <-b.Edges:
+		return drivers.Batch{Samples: []drivers.RawSample{{Pressed: l, At: clk.Now()}}}
+	case ev := <-b.Events:
+		return drivers.Batch{Events: []drivers.ButtonEvent{ev}}
+	case <-tick:
+		return drivers.Batch{Ticked: true}
+	}
+	return drivers.Batch{}
 }
 
 // Halt implements drivers.Button: Run returns nil, and later calls fail.

@@ -8,6 +8,17 @@
 // character device. Either way the daemon's user needs rw access to
 // /dev/gpiochip* (Raspberry Pi OS: the gpio group).
 //
+// Backend. Which of periph.io's paths drives the pins is reported by
+// Board.Backend and logged once by New ("gpio backend"): "gpiomem" when
+// periph's bcm283x-gpio driver loaded (registers through /dev/gpiomem,
+// edges through the character device), "chardev" when every access goes
+// through the GPIO character device. A Pi on Debian's or another mainline
+// kernel (not Raspberry Pi OS) is "chardev": the mainline device tree names
+// GPIO40/41 PWM0_OUT/PWM1_OUT, periph's bcm283x-gpio fails to register
+// its alias of that name, and its pins fall back to the character device.
+// This is the backend the project's QEMU test runs on
+// (docs/hardware-test.md).
+//
 // Outputs. periph.io has no separate "request" step: the first Out() of a
 // pin requests the line as an output and sets its level in the same call.
 // So opening a lamp or a signal IS its first Out(), at the safe level (dark,
@@ -31,12 +42,15 @@
 // PullNone is periph's Float: on a Pi 0–4 with /dev/gpiomem it switches the
 // internal resistor off; on the character device (Pi 5) periph cannot
 // disable a bias and leaves the line's as it was (the Pi's reset default:
-// pull-up on GPIO0–8, pull-down on GPIO9–27). Run then loops: WaitForEdge with a finite timeout
-// (never -1 or 0: their meaning differs between periph backends), then
-// Read(), and feeds the level to a drivers.Debouncer. It also samples on
-// every timeout, at least every Options.PollInterval and at the
-// debouncer's deadlines, so a button held with no further edge is found
-// stuck on time.
+// pull-up on GPIO0–8, pull-down on GPIO9–27). Run is drivers.RunButton,
+// the loop every backend shares, on a contact that calls WaitForEdge with
+// a finite timeout (never -1 or 0: their meaning differs between periph
+// backends) and then Read()s the level whether an edge came or not. So
+// the button is sampled at least every Options.PollInterval and at the
+// debouncer's deadlines: a button held with no further edge is found stuck
+// on time, and a button whose edges never come (periph does not promise
+// them; QEMU's GPIO model has no edge detection) still works, as long as a
+// press lasts longer than the debounce time plus PollInterval.
 //
 // A pin the registry does not have (every pin, off a Pi) is an error
 // wrapping drivers.ErrUnknownPin; a line another process or a kernel
@@ -114,6 +128,8 @@ type Board struct {
 	noPWM    bool
 	poll     time.Duration
 
+	backend string // what drives the pins: Backend
+
 	mu      sync.Mutex
 	owners  map[string]string // real pin name → what holds it, for ErrBusy
 	outputs []*output
@@ -138,6 +154,7 @@ func New(o Options) (*Board, error) {
 		noPWM:    o.NoPWM,
 		poll:     o.PollInterval,
 		owners:   map[string]string{},
+		backend:  BackendCustom,
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -170,9 +187,57 @@ func New(o Options) (*Board, error) {
 		if !b.hardware {
 			b.log.Warn("no GPIO hardware found: periph.io registered no pins")
 		}
+		loaded := map[string]bool{}
+		for _, d := range st.Loaded {
+			loaded[d.String()] = true
+		}
+		b.backend = backendOf(b.hardware, loaded)
 	}
+	b.log.Info("gpio backend", "backend", b.backend, "means", backendMeaning[b.backend])
 	return b, nil
 }
+
+// What drives the pins of a Board, as Backend reports it.
+const (
+	// BackendGPIOMem: periph.io's bcm283x driver loaded, so levels go
+	// through the registers of /dev/gpiomem and edges through the GPIO
+	// character device (a Pi 0–4 on Raspberry Pi OS, user in the gpio
+	// group).
+	BackendGPIOMem = "gpiomem"
+	// BackendChardev: every access goes through the Linux GPIO character
+	// device, /dev/gpiochip* (uAPI v2). A Pi 5; a Pi 0–4 without
+	// /dev/gpiomem access; and any Pi on Debian's or another mainline
+	// kernel, whose device tree makes periph's bcm283x driver fail to
+	// register ("can't register alias PWM0_OUT").
+	BackendChardev = "chardev"
+	// BackendNone: periph.io found no GPIO pins (not a Pi, or no readable
+	// /dev/gpiochip*). Opening any pin fails.
+	BackendNone = "none"
+	// BackendCustom: the pins come from Options.Pins (tests, expanders).
+	BackendCustom = "custom"
+)
+
+var backendMeaning = map[string]string{
+	BackendGPIOMem: "levels through /dev/gpiomem registers, edges through the GPIO character device",
+	BackendChardev: "every pin through the GPIO character device /dev/gpiochip* (periph's bcm283x-gpio driver did not load)",
+	BackendNone:    "no GPIO pins found: opening a pin fails",
+	BackendCustom:  "pins from Options.Pins",
+}
+
+// backendOf names the backend from periph.io's loaded drivers.
+func backendOf(hardware bool, loaded map[string]bool) string {
+	switch {
+	case !hardware:
+		return BackendNone
+	case loaded["bcm283x-gpio"]:
+		return BackendGPIOMem
+	}
+	return BackendChardev
+}
+
+// Backend names what drives the pins: BackendGPIOMem, BackendChardev,
+// BackendNone or BackendCustom. New also logs it ("gpio backend").
+func (b *Board) Backend() string { return b.backend }
 
 // describe names a pin for errors and logs: "GPIO17 (fly standby_lamp)".
 func describe(name string, o drivers.PinOptions) string {
@@ -461,45 +526,31 @@ func (bt *button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error
 		bt.mu.Unlock()
 	}()
 
-	pressed := pgpio.Level(!bt.opts.ActiveLow)
-	d := drivers.NewDebouncer(bt.name, bt.opts)
-	d.Reset(bt.pin.Read() == pressed, bt.clk.Now())
-	var evs []drivers.ButtonEvent
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-bt.halt:
-			return nil
-		default:
-		}
-		wait := bt.b.poll
-		if dl, ok := d.Deadline(); ok {
-			wait = min(wait, bt.clk.Until(dl))
-		}
-		// Never 0 or -1: on gpioioctl -1 returns at once and 0 waits
-		// forever; on gpiotest it is the other way round.
-		bt.pin.WaitForEdge(max(wait, time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-bt.halt:
-			return nil
-		default:
-		}
-		// Read the level whether an edge came or not: the edge kind is not
-		// reported, and a timeout is a sample too.
-		evs = d.Sample(evs[:0], bt.pin.Read() == pressed, bt.clk.Now())
-		for _, ev := range evs {
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-bt.halt:
-				return nil
-			}
-		}
+	base := drivers.RawSample{Pressed: bt.pressed(), At: bt.clk.Now()}
+	return drivers.RunButton(ctx, bt.halt, (*contact)(bt), drivers.LoopOptions{
+		Pin: bt.name, Button: bt.opts, Clock: bt.clk, Poll: bt.b.poll, Baseline: base,
+	}, out)
+}
+
+// pressed reads the pin: true when the button is down.
+func (bt *button) pressed() bool { return bt.pin.Read() == pgpio.Level(!bt.opts.ActiveLow) }
+
+// contact is a button's pin as drivers.RunButton sees it.
+type contact button
+
+// Wait implements drivers.Contact: WaitForEdge for at most wait, then a
+// Read whether an edge came or not. The edge kind is not reported, and on
+// QEMU's GPIO model (and any pin whose edges never come) the timeout is
+// the only way a press is seen: a timeout is a sample too.
+func (c *contact) Wait(_ context.Context, _ <-chan struct{}, _ <-chan time.Time, wait time.Duration) drivers.Batch {
+	bt := (*button)(c)
+	if wait < 0 {
+		wait = bt.b.poll
 	}
+	// Never 0 or -1: on gpioioctl -1 returns at once and 0 waits forever;
+	// on gpiotest it is the other way round.
+	bt.pin.WaitForEdge(max(wait, time.Millisecond))
+	return drivers.Batch{Samples: []drivers.RawSample{{Pressed: bt.pressed(), At: bt.clk.Now()}}}
 }
 
 // Halt implements drivers.Button: Run returns nil, and later Runs fail

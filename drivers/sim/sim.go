@@ -1,12 +1,11 @@
-// Package sim is the simulated board of SPEC §7 (driver: sim): a
+// Package sim is the simulated board of docs/protocol.md §7 (driver: sim): a
 // drivers.Board with no hardware, for the built-in demo show, the web
 // page's pin view and whole-station tests.
 //
 // Pins are named like a Raspberry Pi's header GPIOs, "GPIO0" to "GPIO27".
 // Outputs keep their logical level (lit, driven); buttons have a simulated
-// contact that Press and SetLevel move. A button's Run debounces that
-// contact with the same drivers.Debouncer as the GPIO backend, on the
-// board's clock, so a simulated press settles, locks out and becomes a
+// contact that Press and SetLevel move. A button's Run is the loop of every
+// backend, drivers.RunButton, over that contact, on the board's clock, so a simulated press settles, locks out and becomes a
 // stuck fault exactly like a real one.
 //
 // Every change of a pin (opening included) is kept in a trace with the
@@ -21,14 +20,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/cuelight/cuelight/drivers"
+	"github.com/cuelight/cuelight/drivers/rpi"
 )
 
 // ErrNotButton is returned by Press and SetLevel for a pin that is open,
@@ -64,7 +62,7 @@ type Options struct {
 	TraceLimit int
 }
 
-// PinState is one pin as the web API shows it (SPEC §7).
+// PinState is one pin as the web API shows it (docs/protocol.md §7).
 type PinState struct {
 	Name    string `json:"name"`    // "GPIO17"
 	Channel string `json:"channel"` // "fly"
@@ -182,14 +180,11 @@ func New(o Options) *Board {
 }
 
 // ValidPin reports whether name is a pin of the simulated board:
-// "GPIO0" to "GPIO27", the GPIOs of a Raspberry Pi's 40-pin header.
+// "GPIO0" to "GPIO27", the GPIOs of a Raspberry Pi's 40-pin header
+// (rpi.GPIONumber).
 func ValidPin(name string) bool {
-	n, ok := strings.CutPrefix(name, "GPIO")
-	if !ok || n == "" || (len(n) > 1 && n[0] == '0') {
-		return false
-	}
-	i, err := strconv.Atoi(n)
-	return err == nil && i >= 0 && i <= 27
+	_, ok := rpi.GPIONumber(name)
+	return ok
 }
 
 // open registers a new pin. The caller holds b.mu.
@@ -549,98 +544,46 @@ func (bt *button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error
 	if len(p.queue) > 0 && p.queue[0].at.Before(start) {
 		start = p.queue[0].at
 	}
-	d := drivers.NewDebouncer(p.name, p.bopts)
-	d.Reset(p.consumed, start)
+	base := drivers.RawSample{Pressed: p.consumed, At: start}
 	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
 		p.running = false
 		b.mu.Unlock()
 	}()
-
-	var (
-		timer clockwork.Timer
-		evs   []drivers.ButtonEvent
-		taken []sample
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	take := func() {
-		b.mu.Lock()
-		taken = append(taken[:0], p.queue...)
-		p.queue = p.queue[:0]
-		if len(taken) > 0 {
-			p.consumed = taken[len(taken)-1].pressed
-		}
-		b.mu.Unlock()
-		for _, s := range taken {
-			evs = d.Sample(evs, s.pressed, s.at)
-		}
-	}
-	evs = evs[:0]
-	take()
-	for {
-		for _, ev := range evs {
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-p.halt:
-				return nil
-			}
-		}
-		evs = evs[:0]
-		var (
-			tick <-chan time.Time
-			dl   time.Time
-			ok   bool
-		)
-		if dl, ok = d.Deadline(); ok {
-			if timer == nil {
-				timer = b.clk.NewTimer(b.clk.Until(dl))
-			} else {
-				timer.Reset(b.clk.Until(dl))
-			}
-			tick = timer.Chan()
-			if !b.clk.Now().Before(dl) {
-				// The clock passed dl while the timer was being armed
-				// (a fake clock moved by another goroutine): the timer
-				// would fire late or never, so tick now.
-				take()
-				evs = d.Tick(evs, dl)
-				continue
-			}
-		} else if timer != nil {
-			timer.Stop()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-p.halt:
-			return nil
-		case <-p.notify:
-			take()
-		case <-tick:
-			take() // moves made before the deadline count before it
-			evs = d.Tick(evs, tickAt(b.clk, dl))
-		}
-	}
+	return drivers.RunButton(ctx, p.halt, (*contact)(bt), drivers.LoopOptions{
+		Pin: p.name, Button: p.bopts, Clock: b.clk, Baseline: base,
+	}, out)
 }
 
-// tickAt is when a debouncer is ticked for a timer armed for deadline dl:
-// at dl, not at the time the timer fired, so that when a fake clock jumps,
-// a contact move stamped before the jump that arrives after it is still
-// taken at its own time; but never later than now, because a fake timer
-// keeps a value that fired before a Reset, and that stale value must not
-// count as reaching the new deadline.
-func tickAt(clk clockwork.Clock, dl time.Time) time.Time {
-	if now := clk.Now(); now.Before(dl) {
-		return now
+// contact is the simulated contact as drivers.RunButton sees it: the
+// moves queued by Press and SetLevel, each with its own time.
+type contact button
+
+// Wait implements drivers.Contact: it returns the queued moves when one is
+// queued or tick delivers (moves made before a deadline count before it).
+func (c *contact) Wait(ctx context.Context, halt <-chan struct{}, tick <-chan time.Time, _ time.Duration) drivers.Batch {
+	b, p := c.b, c.p
+	var batch drivers.Batch
+	select {
+	case <-ctx.Done():
+		return batch
+	case <-halt:
+		return batch
+	case <-p.notify:
+	case <-tick:
+		batch.Ticked = true
 	}
-	return dl
+	b.mu.Lock()
+	for _, s := range p.queue {
+		batch.Samples = append(batch.Samples, drivers.RawSample{Pressed: s.pressed, At: s.at})
+	}
+	p.queue = p.queue[:0]
+	if n := len(batch.Samples); n > 0 {
+		p.consumed = batch.Samples[n-1].Pressed
+	}
+	b.mu.Unlock()
+	return batch
 }
 
 // Halt implements drivers.Button: Run returns nil and later Runs fail
