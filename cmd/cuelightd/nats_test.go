@@ -116,6 +116,8 @@ func TestShowNATSNodeKilled(t *testing.T) {
 				return strings.Contains(s, `msg="mqtt connected"`) && !strings.Contains(s, nodes[0].url())
 			})
 			if i >= 0 {
+				// The line comes just before the link says it is up.
+				waitFor(t, name+" connected", func() bool { return d.stats(t).MQTTConnected })
 				break
 			}
 			if time.Since(killed) > bound {

@@ -86,6 +86,8 @@ func TestShowStandbyBroker(t *testing.T) {
 			d.err.waitLine(t, marks[name], name+" "+what, func(s string) bool {
 				return strings.Contains(s, `msg="mqtt connected"`) && strings.Contains(s, "broker="+m.url()+" ")
 			})
+			// The line comes just before the link says it is up.
+			waitFor(t, name+" connected", func() bool { return d.stats(t).MQTTConnected })
 		}
 		return time.Since(start)
 	}
