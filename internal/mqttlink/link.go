@@ -778,7 +778,7 @@ func (l *Link) noteFailure(err error) {
 		return
 	}
 	if old := l.lastErr.Swap(&err); old == nil {
-		l.log.Warn("mqtt broker unreachable; retrying", "broker", l.opts.Broker, "err", err)
+		l.log.Warn("mqtt broker unreachable; retrying", "broker", l.Broker(), "err", err)
 		l.notify(Status{Connected: false, Err: err})
 	} else {
 		l.log.Debug("mqtt connection attempt failed", "err", err)

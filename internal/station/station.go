@@ -164,6 +164,11 @@ func New(o Options) (*Station, error) {
 	}
 	if st, _ := o.Config.Station(o.Station); st.Gateway {
 		s.gw = &gateway{s: s, pending: map[string]pendingCmd{}}
+	} else if showHasGateway(o.Config) {
+		// The gateway relays every channel to the feedback targets: the
+		// others answer only their own OSC senders, so that a target does
+		// not get each change twice.
+		s.rep.feedback = nil
 	}
 	if err := s.build(); err != nil {
 		s.out.halt()
@@ -341,4 +346,14 @@ func (s *Station) boardName() string {
 	}
 	st, _ := s.cfg.Station(s.name)
 	return st.Driver
+}
+
+// showHasGateway reports whether a station of the show is a gateway.
+func showHasGateway(cfg *config.Config) bool {
+	for _, st := range cfg.Stations {
+		if st.Gateway {
+			return true
+		}
+	}
+	return false
 }
