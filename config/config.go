@@ -19,6 +19,7 @@ package config
 
 import (
 	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/drivers"
 
 	"fmt"
 	"net/netip"
@@ -227,14 +228,15 @@ type Pin struct {
 	Line int
 }
 
-// Roles of a pin within a channel; they are the config keys (docs/protocol.md §7).
+// Roles of a pin within a channel; they are the config keys (docs/protocol.md §5),
+// defined once in drivers.
 const (
-	RoleStandbyLamp = "standby_lamp"
-	RoleGoLamp      = "go_lamp"
-	RoleCallLamp    = "call_lamp"
-	RoleCallOut     = "call_out"
-	RoleAckButton   = "ack_button"
-	RoleCallButton  = "call_button"
+	RoleStandbyLamp = drivers.RoleStandbyLamp
+	RoleGoLamp      = drivers.RoleGoLamp
+	RoleCallLamp    = drivers.RoleCallLamp
+	RoleCallOut     = drivers.RoleCallOut
+	RoleAckButton   = drivers.RoleAckButton
+	RoleCallButton  = drivers.RoleCallButton
 )
 
 // PinUse is one pin of a channel with its role.

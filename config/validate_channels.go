@@ -2,6 +2,8 @@ package config
 
 import (
 	"strings"
+
+	"github.com/cuelight/cuelight/drivers/rpi"
 	"time"
 )
 
@@ -184,7 +186,7 @@ func (d *decoder) bootRule(p Pin, path string, button bool, st Station) {
 	var reason string
 	switch {
 	case n == 0 || n == 1 || n == 14 || n == 15:
-		reason = bootPinReason(n)
+		reason = rpi.BootPinReason(n)
 	case (n == 2 || n == 3) && button && !p.ActiveLow:
 		reason = "has a 1.8 kΩ pull-up on the board, so an active-high button reads as pressed"
 	case n >= 2 && n <= 8 && !button && !p.ActiveLow:
