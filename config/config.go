@@ -196,7 +196,14 @@ type Station struct {
 	// command or a channel's brightness never dims a lamp below it, so a
 	// lit lamp is always visible and a dark lamp never means GO.
 	MinBrightness float64
-	Line          int // line of the station's key in the file
+	// Devices are the station's add-on boards on I²C and SPI
+	// (docs/protocol.md §11); their pins are named "<device>:<n>".
+	Devices []Device
+	// Colors are the colours the show gives an RGB lamp per state
+	// ("standby", "ack", "go", "hold", "lost") and for the call lamp
+	// ("call"); nil when none. Color fills in the defaults.
+	Colors map[string]drivers.RGB
+	Line   int // line of the station's key in the file
 }
 
 // Pull is the bias of a button input.

@@ -100,6 +100,8 @@ type rawStation struct {
 	Debounce      val[time.Duration]
 	MinBrightness val[float64]
 	Gateway       val[bool]
+	Devices       []rawDevice            // devices: (devices.go)
+	Colors        map[string]val[string] // colors: (devices.go)
 }
 
 type rawChannel struct {
@@ -735,6 +737,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.Debounce = d.duration(m, "debounce")
 	s.MinBrightness = d.number(m, "min_brightness")
 	s.Gateway = d.boolean(m, "gateway")
+	d.decodeDevices(&s, m)
 	return s
 }
 

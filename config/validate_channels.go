@@ -138,6 +138,9 @@ func (d *decoder) validatePin(rp rawPin, path, role string, st Station, stOK boo
 	}
 	button := role == RoleAckButton || role == RoleCallButton
 	p := Pin{Name: rp.Name.V, Line: rp.Line, ActiveLow: button}
+	if strings.Contains(rp.Name.V, ":") { // a device pin (devices.go)
+		return d.devicePin(p, rp, path, role, button, st, stOK)
+	}
 	n, msg, hint := parsePinName(rp.Name.V)
 	if msg != "" {
 		d.errf(rp.Name.Line, path, hint, "%s", msg)
