@@ -342,3 +342,33 @@ func (d *decoder) devicePin(p Pin, rp rawPin, path, role string, button bool, st
 	}
 	return p, true
 }
+
+// busGPIOs are the header GPIOs each bus of a Pi uses: a channel cannot
+// use them while a device sits on that bus.
+var busGPIOs = map[string][]struct {
+	gpio int
+	what string
+}{
+	"i2c1":   {{2, "SDA"}, {3, "SCL"}},
+	"spi0.0": {{10, "MOSI"}, {11, "SCLK"}, {8, "CE0"}},
+	"spi0.1": {{10, "MOSI"}, {11, "SCLK"}, {7, "CE1"}},
+	"spi1.0": {{20, "MOSI"}, {21, "SCLK"}, {18, "CE0"}},
+	"spi1.1": {{20, "MOSI"}, {21, "SCLK"}, {17, "CE1"}},
+	"spi1.2": {{20, "MOSI"}, {21, "SCLK"}, {16, "CE2"}},
+}
+
+// busPins returns the pin owners of a station's buses: the GPIOs its
+// devices' buses take, so that a channel pin on one is reported like a
+// pin used twice.
+func busPins(st Station) map[string]pinOwner {
+	owners := map[string]pinOwner{}
+	for _, d := range st.Devices {
+		for _, g := range busGPIOs[d.Bus] {
+			name := fmt.Sprintf("GPIO%d", g.gpio)
+			if _, taken := owners[name]; !taken {
+				owners[name] = pinOwner{fmt.Sprintf("%s %s of stations.%s.devices.%s", d.Bus, g.what, st.Name, d.Name), d.Line}
+			}
+		}
+	}
+	return owners
+}

@@ -148,3 +148,24 @@ channels:
 		t.Errorf("devices on driver none: %v", err)
 	}
 }
+
+// TestBusPinsTaken: a channel pin on a GPIO that a device's bus uses is
+// a pin used twice.
+func TestBusPinsTaken(t *testing.T) {
+	t.Parallel()
+	_, err := parseString(t, `
+show: x
+stations:
+  a:
+    driver: gpio
+    allow_boot_pins: true
+    devices:
+      leds: {type: apa102, bus: spi0.0, leds: 4}
+channels:
+  fly: {standby_lamp: GPIO10}
+`)
+	want := "show.yaml:9: channels.fly.standby_lamp: GPIO10 is already spi0.0 MOSI of stations.a.devices.leds (line 7) (pick a free pin)"
+	if err == nil || err.Error() != want {
+		t.Errorf("\n got: %v\nwant: %s", err, want)
+	}
+}

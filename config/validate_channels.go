@@ -78,7 +78,7 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 			if stOK {
 				owners := used[st.Name]
 				if owners == nil {
-					owners = map[string]pinOwner{}
+					owners = busPins(st) // devices.go
 					used[st.Name] = owners
 				}
 				if first, dup := owners[pin.Name]; dup {
