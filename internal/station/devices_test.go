@@ -24,7 +24,7 @@ stations:
     devices:
       leds: {type: apa102, bus: spi0.0, leds: 4}
       pwm1: {type: pca9685, bus: i2c1}
-    colors: {go: cb_bluegreen}
+    colors: {go: cb_bluegreen, ack: white}
 channels:
   fly: {standby_lamp: leds:0, go_lamp: leds:1, call_lamp: leds:2, brightness: 0.5}
   sl: {standby_lamp: pwm1:0}
@@ -61,6 +61,11 @@ func TestDeviceLampColors(t *testing.T) {
 	}
 	if p := pin("pwm1:0"); !p.Level || p.Brightness != 1 {
 		t.Errorf("sl lamp %+v", p)
+	}
+	// Acknowledged: the same steady level, the ack colour.
+	r.send(t, osc.NewMessage("/cuelight/fly/ack", osc.String("23")))
+	if p := pin("leds:0"); !p.Level || p.Color != "#ffffff" || p.Brightness != 0.5 {
+		t.Errorf("acknowledged standby lamp %+v, want white at 0.5", p)
 	}
 	r.send(t, osc.NewMessage("/cuelight/fly/go", osc.String("23")))
 	if p := pin("leds:1"); !p.Level || p.Color != "#009e73" || p.Brightness != 0.5 {
