@@ -803,7 +803,7 @@ channels:
 		yaml: `
 - show: x
 `,
-		want: "show.yaml:1: must be a mapping, not a list (keys here: show, mqtt, osc, web, consoles, patterns, stations, channels)",
+		want: "show.yaml:1: must be a mapping, not a list (keys here: show, mqtt, osc, web, consoles, patterns, stations, channels, intercom)",
 	},
 	{
 		name: "two documents",

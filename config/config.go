@@ -40,6 +40,7 @@ type Config struct {
 	Patterns Patterns  // lamp pattern timings
 	Stations []Station // in file order, at least one
 	Channels []Channel // in file order, at least one
+	Intercom Intercom  // intercom integrations (docs/protocol.md §10)
 
 	// Warnings are findings that do not stop the show (a boot pin allowed
 	// with allow_boot_pins, a TLS check turned off, ...). Each prints in
@@ -196,6 +197,9 @@ type Station struct {
 	// command or a channel's brightness never dims a lamp below it, so a
 	// lit lamp is always visible and a dark lamp never means GO.
 	MinBrightness float64
+	// EscalateAfter is the station's default for its channels'
+	// escalate_after (0: no escalation).
+	EscalateAfter time.Duration
 	// Devices are the station's add-on boards on I²C and SPI
 	// (docs/protocol.md §11); their pins are named "<device>:<n>".
 	Devices []Device
@@ -244,6 +248,7 @@ const (
 	RoleCallOut     = drivers.RoleCallOut
 	RoleAckButton   = drivers.RoleAckButton
 	RoleCallButton  = drivers.RoleCallButton
+	RoleCallIn      = drivers.RoleCallIn // an input from an intercom's call signal (docs/protocol.md §10)
 )
 
 // PinUse is one pin of a channel with its role.
@@ -264,12 +269,17 @@ type Channel struct {
 	CallOut     Pin // optional: relay/opto to an intercom call input
 	AckButton   Pin // optional
 	CallButton  Pin // optional
+	CallIn      Pin // optional: opto input from an intercom's call signal, debounced like a button
 
 	RequireAck    bool          // every standby asks for an ack
 	GoRequiresAck bool          // a GO before the ack is refused (force_go overrides)
 	GoHold        time.Duration // how long GO shows (default 3s)
 	StuckAfter    time.Duration // a button held this long is a fault (default 10s)
 	CallHold      time.Duration // how long a call drives call_out and call_lamp (default 5s)
+	// EscalateAfter is how long a standby with an ack requested may wait
+	// for the ack before the station calls the position (docs/protocol.md
+	// §10): the channel's escalate_after, else its station's; 0: never.
+	EscalateAfter time.Duration
 	// Brightness is the lamp level until a brightness command changes it,
 	// in (0, 1] and not below its station's MinBrightness (default 1).
 	Brightness float64
@@ -277,7 +287,7 @@ type Channel struct {
 }
 
 // Pins returns the channel's pins that are set, in the order standby_lamp,
-// go_lamp, call_lamp, call_out, ack_button, call_button.
+// go_lamp, call_lamp, call_out, ack_button, call_button, call_in.
 func (c Channel) Pins() []PinUse {
 	all := []PinUse{
 		{RoleStandbyLamp, c.StandbyLamp},
@@ -286,6 +296,7 @@ func (c Channel) Pins() []PinUse {
 		{RoleCallOut, c.CallOut},
 		{RoleAckButton, c.AckButton},
 		{RoleCallButton, c.CallButton},
+		{RoleCallIn, c.CallIn},
 	}
 	return slices.DeleteFunc(all, func(u PinUse) bool { return u.Pin.Name == "" })
 }

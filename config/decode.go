@@ -41,6 +41,7 @@ type rawFile struct {
 	Patterns rawPatterns
 	Stations []rawStation
 	Channels []rawChannel
+	Intercom rawIntercom
 	stations val[bool] // the stations key: Set when present
 	channels val[bool] // the channels key: Set when present
 }
@@ -100,6 +101,7 @@ type rawStation struct {
 	Debounce      val[time.Duration]
 	MinBrightness val[float64]
 	Gateway       val[bool]
+	EscalateAfter val[time.Duration]
 	Devices       []rawDevice            // devices: (devices.go)
 	Colors        map[string]val[string] // colors: (devices.go)
 }
@@ -108,11 +110,12 @@ type rawChannel struct {
 	Name                      string
 	Line                      int
 	Station, Label            val[string]
-	Pins                      [6]rawPin // indexed like pinRoles
+	Pins                      [7]rawPin // indexed like pinRoles
 	RequireAck, GoRequiresAck val[bool]
 	GoHold, StuckAfter        val[time.Duration]
 	CallHold                  val[time.Duration]
 	Brightness                val[float64]
+	EscalateAfter             val[time.Duration]
 }
 
 type rawPin struct {
@@ -646,6 +649,9 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 			}
 		}
 	}
+	if e, ok := top["intercom"]; ok {
+		d.decodeIntercom(&f.Intercom, e)
+	}
 	if e, ok := top["patterns"]; ok {
 		if m, _ := d.fields(e.path, e.line, e.val, patternsSection); m != nil {
 			p := &f.Patterns
@@ -737,6 +743,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.Debounce = d.duration(m, "debounce")
 	s.MinBrightness = d.number(m, "min_brightness")
 	s.Gateway = d.boolean(m, "gateway")
+	s.EscalateAfter = d.duration(m, "escalate_after")
 	d.decodeDevices(&s, m)
 	return s
 }
@@ -757,6 +764,7 @@ func (d *decoder) decodeChannel(e kv) rawChannel {
 	c.StuckAfter = d.duration(m, "stuck_after")
 	c.CallHold = d.duration(m, "call_hold")
 	c.Brightness = d.number(m, "brightness")
+	c.EscalateAfter = d.duration(m, "escalate_after")
 	return c
 }
 

@@ -296,7 +296,7 @@ func (d *decoder) validateDevicePin(p *Pin, rp rawPin, path, role string, st Sta
 		d.errf(rp.Name.Line, path, fmt.Sprintf("%s has pins %s:0 to %s:%d", dev.DeviceSpec, dev.Name, dev.Name, dev.Pins()-1), "%s is not a pin of %s", p.Name, dev.Name)
 		return false
 	}
-	button := role == RoleAckButton || role == RoleCallButton
+	button := role == RoleAckButton || role == RoleCallButton || role == RoleCallIn
 	switch {
 	case button && dev.Kind != drivers.MCP23017:
 		d.errf(rp.Name.Line, path, "put buttons on GPIO or an mcp23017", "a %s has no inputs", dev.Kind)

@@ -29,24 +29,25 @@ var (
 	eosSection      = &section{keys: []string{"cue_list"}}
 	consolesSection = &section{keys: []string{"eos"}, sub: map[string]*section{"eos": eosSection}}
 	patternsSection = &section{keys: []string{"slow", "fast", "wink_on", "wink_every", "alternate", "double_every"}}
-	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway"}}
+	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway", "escalate_after"}}
 	channelSection  = &section{
 		keys: []string{"station", "label", "standby_lamp", "go_lamp", "call_lamp", "call_out",
 			"ack_button", "call_button", "require_ack", "go_requires_ack", "go_hold", "stuck_after",
-			"call_hold", "brightness"},
+			"call_hold", "brightness", "call_in", "escalate_after"},
 		sub: map[string]*section{},
 	}
 	fileSection = &section{
-		keys: []string{"show", "mqtt", "osc", "web", "consoles", "patterns", "stations", "channels"},
+		keys: []string{"show", "mqtt", "osc", "web", "consoles", "patterns", "stations", "channels", "intercom"},
 		sub: map[string]*section{
 			"mqtt": mqttSection, "osc": oscSection, "web": webSection, "consoles": consolesSection,
 			"patterns": patternsSection, "stations": {each: stationSection}, "channels": {each: channelSection},
+			"intercom": intercomSection,
 		},
 	}
 )
 
 // pinRoles are the channel keys that take a pin, in Channel.Pins order.
-var pinRoles = []string{RoleStandbyLamp, RoleGoLamp, RoleCallLamp, RoleCallOut, RoleAckButton, RoleCallButton}
+var pinRoles = []string{RoleStandbyLamp, RoleGoLamp, RoleCallLamp, RoleCallOut, RoleAckButton, RoleCallButton, RoleCallIn}
 
 func init() {
 	for _, r := range pinRoles {

@@ -103,6 +103,7 @@ func (d *decoder) validate(f *rawFile) *Config {
 	}
 	d.validatePatterns(f, c)
 	d.validateChannels(f, c)
+	d.validateIntercom(f, c)
 	d.checkPorts(f, c)
 	return c
 }

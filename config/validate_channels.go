@@ -100,6 +100,8 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 				ch.AckButton = pin
 			case RoleCallButton:
 				ch.CallButton = pin
+			case RoleCallIn:
+				ch.CallIn = pin
 			}
 		}
 		ch.RequireAck = r.RequireAck.V
@@ -115,6 +117,7 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 		ch.GoHold = d.durationIn(r.GoHold, path+".go_hold", DefaultGoHold, 100*time.Millisecond, time.Minute, false)
 		ch.CallHold = d.durationIn(r.CallHold, path+".call_hold", DefaultCallHold, 100*time.Millisecond, time.Minute, false)
 		ch.StuckAfter = d.durationIn(r.StuckAfter, path+".stuck_after", DefaultStuckAfter, time.Second, 10*time.Minute, false)
+		ch.EscalateAfter = d.escalateAfter(r.EscalateAfter, path+".escalate_after", st, stOK)
 		ch.Brightness = 1
 		if b := r.Brightness; b.Set {
 			ch.Brightness = b.V
@@ -136,7 +139,7 @@ func (d *decoder) validatePin(rp rawPin, path, role string, st Station, stOK boo
 	if !rp.Name.Set {
 		return Pin{}, false
 	}
-	button := role == RoleAckButton || role == RoleCallButton
+	button := role == RoleAckButton || role == RoleCallButton || role == RoleCallIn
 	p := Pin{Name: rp.Name.V, Line: rp.Line, ActiveLow: button}
 	if strings.Contains(rp.Name.V, ":") { // a device pin (devices.go)
 		return d.devicePin(p, rp, path, role, button, st, stOK)

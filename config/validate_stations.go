@@ -42,6 +42,7 @@ func (d *decoder) validateStations(f *rawFile, c *Config) {
 				d.errf(b.Line, path+".min_brightness", fmt.Sprintf("more than 0 and at most 1: a dark lamp must never mean GO; the default is %g", DefaultMinBrightness), "%g is out of range", b.V)
 			}
 		}
+		s.EscalateAfter = d.durationIn(r.EscalateAfter, path+".escalate_after", 0, MinEscalateAfter, MaxEscalateAfter, true)
 		d.validateDevices(r, &s)
 		c.Stations = append(c.Stations, s)
 	}

@@ -1,5 +1,5 @@
 // Package cues is the show logic of a cuelight station: the state machine of
-// each channel (off, standby, ack, go, hold, lost), the rules of SPEC §2 and
+// each channel (off, standby, ack, go, hold, lost), the rules of docs/protocol.md §2 and
 // §6, and the lamp patterns that show each state.
 //
 // It is pure. An Engine takes commands, button inputs and the current time,
@@ -24,5 +24,5 @@
 // belong to the Engine and are reused by the next Apply or Advance.
 //
 // docs/states.md in the repository holds the full transition table and every
-// decision where SPEC §2 is silent.
+// decision where docs/protocol.md §2 is silent.
 package cues

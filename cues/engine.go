@@ -42,11 +42,14 @@ const (
 	EventLost     EventKind = "lost"
 	EventRestored EventKind = "restored"
 	EventFault    EventKind = "fault"
+	EventCallIn   EventKind = "call_in"  // a call from the intercom on the channel's call_in input (docs/protocol.md §10)
+	EventLateAck  EventKind = "late_ack" // a standby not acknowledged within escalate_after (docs/protocol.md §10)
 )
 
 // EventKinds lists every kind, in the order of docs/protocol.md §4.
 var EventKinds = []EventKind{EventStandby, EventAck, EventPress, EventGo, EventOff, EventCall,
-	EventRefused, EventRejected, EventHold, EventRelease, EventLost, EventRestored, EventFault}
+	EventRefused, EventRejected, EventHold, EventRelease, EventLost, EventRestored, EventFault,
+	EventCallIn, EventLateAck}
 
 // Reasons the engine gives in refusals (Refusal.Reason, Event.Reason) that
 // callers may want to recognise. Others are built per case and name the
@@ -75,7 +78,7 @@ const MaxLabelBytes = 64
 
 // ChannelSpec is the part of a channel's configuration the engine needs.
 type ChannelSpec struct {
-	Name          string        // channel name (SPEC §1): a-z 0-9 - _, 1–32 characters, not reserved
+	Name          string        // channel name (docs/protocol.md §1): a-z 0-9 - _, 1–32 characters, not reserved
 	Label         string        // human label, e.g. "Fly rail" (not the cue label)
 	Lamps         int           // 1 (standby lamp only) or 2 (standby and go lamp)
 	HasCallLamp   bool          // the channel has a call_lamp output
@@ -84,6 +87,9 @@ type ChannelSpec struct {
 	GoRequiresAck bool          // GO needs an acknowledged standby; force_go overrides
 	GoHold        time.Duration // how long GO shows; 0 means DefaultGoHold
 	CallHold      time.Duration // how long a call lasts; 0 means DefaultCallHold
+	// EscalateAfter > 0: a standby with an ack requested that is not
+	// acknowledged within it escalates once (docs/protocol.md §10); 0: never.
+	EscalateAfter time.Duration
 }
 
 // Options configures an Engine.
@@ -112,14 +118,14 @@ type Command struct {
 	Value    float64 // brightness, 0..1
 	Source   Source
 	// FromBooth marks a valid command from an allowed booth address: it
-	// counts as "heard" for the heartbeat rule (SPEC §6.3), and when the
+	// counts as "heard" for the heartbeat rule (docs/protocol.md §6.3), and when the
 	// link is lost it restores it before the command applies.
 	FromBooth bool
 	ID        string // optional command id (MQTT), carried into the events it causes
 	Reason    string // button_stuck: what is stuck, e.g. "ack button GPIO22 held 10s"
 }
 
-// ChannelState is the state of one channel (SPEC §4 state JSON, without
+// ChannelState is the state of one channel (docs/protocol.md §4 state JSON, without
 // the station-wide fields station and epoch).
 type ChannelState struct {
 	Channel      string    // channel name
@@ -130,7 +136,7 @@ type ChannelState struct {
 	Seq          uint64    // number of changes of this channel since the engine was made
 }
 
-// Event is one reportable happening (SPEC §4 event JSON, without station
+// Event is one reportable happening (docs/protocol.md §4 event JSON, without station
 // and epoch).
 type Event struct {
 	Kind     EventKind // what happened
@@ -141,8 +147,12 @@ type Event struct {
 	Seq      uint64    // seq of the change it reports, or the channel's current seq
 	AckMs    int64     // ack only: milliseconds from the standby to the ack
 	Unwarned bool      // go only: the position had no standby for this GO
-	Reason   string    // refused and fault only
-	ID       string    // the command's id, if any
+	// Unacknowledged, go only: the GO found the channel in a standby whose
+	// requested ack never came (docs/protocol.md §10).
+	Unacknowledged bool
+	ElapsedMs      int64  // late_ack only: milliseconds from the standby to the escalation
+	Reason         string // refused and fault only
+	ID             string // the command's id, if any
 }
 
 // Refusal is a command (or part of one) the engine did not carry out.
@@ -187,8 +197,12 @@ type channel struct {
 	cs        ChannelState
 	goUntil   time.Time // end of go_hold while cs.State == StateGo
 	callUntil time.Time // end of the current call; no call when not after now
-	bright    float64
-	goRefusal string // the reason a GO without an ack is refused
+	// callInUntil is the end of the call_lamp flash of a call in (the
+	// call_out is not driven by it).
+	callInUntil time.Time
+	esc         escalation
+	bright      float64
+	goRefusal   string // the reason a GO without an ack is refused
 }
 
 // Engine is the cue state machine of one station: commands and clock times
@@ -212,6 +226,7 @@ type Engine struct {
 	held  bool
 
 	minBright float64 // the dimmest lit level
+	escOn     bool    // some channel has escalate_after (escalate.go)
 
 	sched    []scheduled // commands held for a future time, in order of due time then arrival
 	schedSeq uint64      // arrival order of scheduled commands
@@ -223,10 +238,10 @@ type Engine struct {
 	res Result // reused buffers
 }
 
-// Reserved words that are never channel names (SPEC §1).
+// Reserved words that are never channel names (docs/protocol.md §1).
 var reservedNames = [...]string{"all", "cue", "state", "ping", "pong", "sync", "heartbeat", "error", "station", "channel"}
 
-// CheckChannelName reports why name is not a valid channel name (SPEC §1:
+// CheckChannelName reports why name is not a valid channel name (docs/protocol.md §1:
 // lowercase a-z 0-9 - _, 1–32 characters, not a reserved word), or nil.
 func CheckChannelName(name string) error {
 	if why := nameProblem(name); why != "" {
@@ -296,8 +311,11 @@ func New(opts Options) (*Engine, error) {
 		if sp.Lamps != 1 && sp.Lamps != 2 {
 			return nil, fmt.Errorf("%w: channel %q: lamps must be 1 or 2, not %d", ErrInvalidOptions, sp.Name, sp.Lamps)
 		}
-		if sp.GoHold < 0 || sp.CallHold < 0 {
-			return nil, fmt.Errorf("%w: channel %q: go_hold and call_hold must not be negative", ErrInvalidOptions, sp.Name)
+		if sp.GoHold < 0 || sp.CallHold < 0 || sp.EscalateAfter < 0 {
+			return nil, fmt.Errorf("%w: channel %q: go_hold, call_hold and escalate_after must not be negative", ErrInvalidOptions, sp.Name)
+		}
+		if sp.EscalateAfter > 0 {
+			e.escOn = true
 		}
 		if sp.GoHold == 0 {
 			sp.GoHold = DefaultGoHold
@@ -395,7 +413,7 @@ func (e *Engine) command(now time.Time, c *Command) {
 	case VerbHeartbeat:
 		// Heard in Apply; nothing more.
 	default:
-		if c.Verb == 0 || c.Verb > VerbButtonStuck {
+		if c.Verb == 0 || c.Verb > VerbCallIn {
 			e.refuse(-1, c.Channel, ReasonUnknownVerb, now, c)
 			break
 		}
@@ -474,6 +492,7 @@ func (e *Engine) change(i int, at time.Time, st State, label string, ackReq bool
 	if ch.cs.State == StateGo || st == StateGo {
 		e.goDueOK = false
 	}
+	ch.endEscalation() // an escalation belongs to one standby (escalate.go)
 	ch.cs.State = st
 	ch.cs.Label = label
 	ch.cs.AckRequested = ackReq
@@ -548,7 +567,16 @@ func (e *Engine) runTimers(now time.Time) {
 		goReady := !e.goDue.IsZero() && !e.goDue.After(now)
 		hbReady := !hbDue.IsZero() && !hbDue.After(now)
 		schedReady := len(e.sched) > 0 && !e.sched[0].due.After(now)
+		escDue, escCh := e.escalationDue()
+		// An escalation fires first only when it is strictly earlier than
+		// every other timer due: at the same instant a go_hold end, a link
+		// loss or a scheduled command (which may cancel it) comes first.
+		escFirst := !escDue.IsZero() && !escDue.After(now) &&
+			(!goReady || escDue.Before(e.goDue)) && (!hbReady || escDue.Before(hbDue)) &&
+			(!schedReady || escDue.Before(e.sched[0].due))
 		switch {
+		case escFirst:
+			e.escalate(escCh, escDue)
 		case goReady && (!hbReady || !hbDue.Before(e.goDue)) && (!schedReady || !e.sched[0].due.Before(e.goDue)):
 			i, at := e.goDueCh, e.goDue
 			label := e.ch[i].cs.Label
@@ -657,6 +685,9 @@ func (e *Engine) channelVerb(i int, now time.Time, c *Command) {
 	case VerbCallButton:
 		e.event(i, EventCall, ch.cs.Label, now, c.Source, c.ID)
 		return
+	case VerbCallIn:
+		e.callIn(i, now, c)
+		return
 	case VerbButtonStuck:
 		reason := c.Reason
 		if reason == "" {
@@ -726,6 +757,7 @@ func (e *Engine) standby(i int, now time.Time, c *Command) {
 	// standby.
 	e.change(i, now, StateStandby, label, ackReq)
 	e.event(i, EventStandby, label, now, c.Source, c.ID)
+	e.armEscalation(i, now)
 }
 
 // goChannel applies a GO (force: a force_go) to channel i, which is
@@ -734,6 +766,7 @@ func (e *Engine) goChannel(i int, now time.Time, c *Command, force bool) {
 	ch := &e.ch[i]
 	label := ch.cs.Label
 	unwarned := false
+	unacked := ch.cs.State == StateStandby && ch.cs.AckRequested
 	switch ch.cs.State {
 	case StateGo:
 		if Quiet(ch.cs, *c) {
@@ -759,12 +792,14 @@ func (e *Engine) goChannel(i int, now time.Time, c *Command, force bool) {
 	}
 	ch.goUntil = now.Add(ch.spec.GoHold)
 	e.change(i, now, StateGo, label, false)
-	e.event(i, EventGo, label, now, c.Source, c.ID).Unwarned = unwarned
+	ev := e.event(i, EventGo, label, now, c.Source, c.ID)
+	ev.Unwarned, ev.Unacknowledged = unwarned, unacked
 }
 
 func (e *Engine) call(i int, now time.Time, c *Command) {
 	ch := &e.ch[i]
 	ch.callUntil = now.Add(ch.spec.CallHold)
+	ch.esc.calling = false // this call is the booth's, not the escalation's
 	e.event(i, EventCall, ch.cs.Label, now, c.Source, c.ID)
 }
 
@@ -840,7 +875,7 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 		calling := now.Before(ch.callUntil)
 		if ch.spec.HasCallLamp {
 			p := PatternOff
-			if calling {
+			if calling || now.Before(ch.callInUntil) {
 				p = PatternFast
 			}
 			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallLamp, Level: level(ch, p), State: st})
@@ -889,19 +924,22 @@ func (e *Engine) NextChange(now time.Time) time.Time {
 		if ch.cs.State == StateGo {
 			consider(ch.goUntil)
 		}
-		if now.Before(ch.callUntil) {
-			if ch.spec.HasCallOut {
-				consider(ch.callUntil)
-			}
-			if ch.spec.HasCallLamp {
-				// The call lamp flashes until callUntil, then goes dark: a
-				// change only if it is lit then.
-				if n := next(PatternFast); n.Before(ch.callUntil) {
+		if ch.spec.HasCallOut && now.Before(ch.callUntil) {
+			consider(ch.callUntil)
+		}
+		if ch.spec.HasCallLamp {
+			// The call lamp flashes until lampUntil (a call or a call in),
+			// then goes dark: a change only if it is lit then.
+			if lampUntil := later(ch.callUntil, ch.callInUntil); now.Before(lampUntil) {
+				if n := next(PatternFast); n.Before(lampUntil) {
 					consider(n)
 				} else if e.shape[PatternFast].on(d) {
-					consider(ch.callUntil)
+					consider(lampUntil)
 				}
 			}
+		}
+		if e.escOn && !ch.esc.due.IsZero() {
+			consider(ch.esc.due)
 		}
 	}
 	if hb := e.heartbeatDue(); !hb.IsZero() {

@@ -11,7 +11,7 @@ import (
 )
 
 // TestStateLamps checks what each state shows on a two-lamp and a one-lamp
-// channel (SPEC §2), at instants of known phase: the commands are given at
+// channel (docs/protocol.md §2), at instants of known phase: the commands are given at
 // t0+10s, where every default pattern starts a period.
 func TestStateLamps(t *testing.T) {
 	t.Parallel()
@@ -513,7 +513,7 @@ func TestLateTimersFireInOrder(t *testing.T) {
 	}
 }
 
-// TestRestoredNeverFiresGo checks SPEC §6.2: after a link loss, the booth
+// TestRestoredNeverFiresGo checks docs/protocol.md §6.2: after a link loss, the booth
 // heard again brings every channel to off, never back to its standby; a GO
 // for the old cue finds nothing; the lamps stay dark.
 func TestRestoredNeverFiresGo(t *testing.T) {
@@ -552,7 +552,7 @@ func TestRestoredNeverFiresGo(t *testing.T) {
 	}
 }
 
-// TestNothingPendingAfterLost checks SPEC §6.2 on link loss: standbys, GOs,
+// TestNothingPendingAfterLost checks docs/protocol.md §6.2 on link loss: standbys, GOs,
 // calls and the hold are dropped; nothing fires later; only the wink shows.
 func TestNothingPendingAfterLost(t *testing.T) {
 	t.Parallel()
@@ -606,7 +606,7 @@ func TestNothingPendingAfterLost(t *testing.T) {
 	}
 }
 
-// TestNewEngineIsDarkAndIdle checks SPEC §6.1/§6.2 for a (re)started
+// TestNewEngineIsDarkAndIdle checks docs/protocol.md §6.1/§6.2 for a (re)started
 // station: every channel off, every output dark, nothing pending.
 func TestNewEngineIsDarkAndIdle(t *testing.T) {
 	t.Parallel()

@@ -5,15 +5,17 @@ import (
 	"time"
 )
 
-// fuzzShow is testShow plus a channel with a call lamp and no call out.
+// fuzzShow is testShow plus a channel with a call lamp and no call out
+// that escalates a late ack after 2s.
 func fuzzShow() []ChannelSpec {
-	return append(testShow(), ChannelSpec{Name: "spot", Lamps: 2, HasCallLamp: true, GoHold: time.Second, CallHold: 2 * time.Second})
+	return append(testShow(), ChannelSpec{Name: "spot", Lamps: 2, HasCallLamp: true, GoHold: time.Second, CallHold: 2 * time.Second,
+		EscalateAfter: 2 * time.Second})
 }
 
 // Fuzz input: one configuration byte, then 4 bytes per input.
 //
 //	cfg: bits 0-1 heartbeat (none, 3s, 10s, none); bit 2 fast flash 100ms
-//	b0:  bits 5-7 zero: Advance, else Apply; bits 0-4 mod 18: the verb (0 and 17 are not verbs)
+//	b0:  bits 5-7 zero: Advance, else Apply; bits 0-4 mod 19: the verb (0 and 18 are not verbs)
 //	b1:  bits 0-2 channel (fly sl sr trap spot "" nope fly); bits 3-4 label (none, "", "1", "2");
 //	     bit 5 FromBooth; bits 6-7 source (button osc mqtt web)
 //	b2:  time since the previous input, in 50 ms
@@ -44,7 +46,7 @@ func decodeFuzz(data []byte) (hb time.Duration, ps Patterns, in []fuzzInput) {
 	for b := data[1:]; len(b) >= 4 && len(in) < maxFuzzInputs; b = b[4:] {
 		lab := (b[1] >> 3) & 3
 		c := Command{
-			Verb:      Verb((b[0] & 0x1f) % 18),
+			Verb:      Verb((b[0] & 0x1f) % 19),
 			Channel:   fuzzChannels[b[1]&7],
 			Label:     fuzzLabels[lab],
 			HasLabel:  lab != 0,
@@ -72,7 +74,7 @@ func decodeFuzz(data []byte) (hb time.Duration, ps Patterns, in []fuzzInput) {
 //   - while the hold is latched nothing goes to go, and only release (or a
 //     link loss) unlatches it;
 //   - seq grows by exactly one per change; labels and ack_requested follow
-//     SPEC §4; levels are in range; NextChange is never in the past.
+//     docs/protocol.md §4; levels are in range; NextChange is never in the past.
 func FuzzEngine(f *testing.F) {
 	// Seeds: testdata/fuzz/FuzzEngine, one named scenario per file.
 	f.Fuzz(checkEngine)
@@ -149,6 +151,30 @@ func checkEngine(t *testing.T, data []byte) {
 			case EventCall:
 				if !in.tick && c.Verb == VerbCall {
 					accepted = true
+				}
+			case EventCallIn:
+				if in.tick || c.Verb != VerbCallIn {
+					t.Fatalf("input %d: call_in event without a call in", i)
+				}
+				accepted = true
+			case EventLateAck:
+				// docs/protocol.md §10: only a standby still waiting for its
+				// requested ack escalates, after escalate_after.
+				k := e.idx[ev.Channel]
+				cs := states[k]
+				if !show[k].HasCallLamp || show[k].EscalateAfter == 0 || cs.State != StateStandby || !cs.AckRequested ||
+					ev.ElapsedMs != show[k].EscalateAfter.Milliseconds() || ev.Seq != cs.Seq {
+					t.Fatalf("input %d: late_ack on %s in %s (ack requested %v) after %d ms", i, ev.Channel, cs.State, cs.AckRequested, ev.ElapsedMs)
+				}
+			case EventGo:
+				if before := states[e.idx[ev.Channel]]; ev.Unacknowledged && (before.State != StateStandby || !before.AckRequested) {
+					t.Fatalf("input %d: unacknowledged go on %s from %s", i, ev.Channel, before.State)
+				}
+			}
+			switch ev.Kind {
+			case EventCallIn: // no change: the current seq
+				if k := e.idx[ev.Channel]; ev.Seq != seq[k] {
+					t.Fatalf("input %d: %s event seq %d, channel seq %d", i, ev.Kind, ev.Seq, seq[k])
 				}
 			}
 			switch ev.Kind {

@@ -17,7 +17,7 @@ import (
 // is dark at exactly 500ms.
 type Pattern uint8
 
-// The patterns (SPEC §2), with the Patterns field that times each.
+// The patterns (docs/protocol.md §2), with the Patterns field that times each.
 const (
 	PatternOff             Pattern = iota // always dark
 	PatternSteady                         // always lit
@@ -60,7 +60,7 @@ type Patterns struct {
 	DoubleEvery time.Duration // period of the double blink (default 1s)
 }
 
-// DefaultPatterns returns the timings of SPEC §2: slow 1s, fast 250ms,
+// DefaultPatterns returns the timings of docs/protocol.md §2: slow 1s, fast 250ms,
 // wink 150ms every 2s, alternate 500ms, double blink every 1s.
 func DefaultPatterns() Patterns {
 	return Patterns{

@@ -10,7 +10,7 @@ import (
 var allPatterns = []Pattern{PatternOff, PatternSteady, PatternSlow, PatternFast, PatternWink, PatternAlternateFirst, PatternAlternateSecond, PatternDouble}
 
 // TestPatternLevels checks every pattern at chosen instants with the
-// default timings of SPEC §2, edges and instants before the origin
+// default timings of docs/protocol.md §2, edges and instants before the origin
 // included.
 func TestPatternLevels(t *testing.T) {
 	t.Parallel()

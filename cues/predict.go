@@ -29,8 +29,8 @@ func Quiet(st ChannelState, c Command) bool {
 	switch c.Verb {
 	case VerbHeartbeat, VerbButtonRelease:
 		return true
-	case VerbButtonPress, VerbAck, VerbCall, VerbCallButton, VerbButtonStuck:
-		return false // always reported: ack or press, call, fault, or refused
+	case VerbButtonPress, VerbAck, VerbCall, VerbCallButton, VerbButtonStuck, VerbCallIn:
+		return false // always reported: ack or press, call, fault, call_in, or refused
 	case VerbHold:
 		// Held: a duplicate. Lost: refused for the whole show, nothing on
 		// the channel.

@@ -51,7 +51,7 @@ func TestQuietMatchesEngine(t *testing.T) {
 	}
 	// Every command, with each kind of label and value it can carry.
 	var cmds []Command
-	for v := Verb(0); v <= VerbButtonStuck+1; v++ {
+	for v := Verb(0); v <= VerbCallIn+1; v++ {
 		for _, fromBooth := range []bool{true, false} {
 			base := Command{Verb: v, Channel: "a", Source: SourceMQTT, FromBooth: fromBooth, Reason: "stuck"}
 			switch v {

@@ -12,11 +12,11 @@ import (
 // ParseSource for a name that is not one of theirs.
 var ErrUnknownName = errors.New("cues: unknown name")
 
-// State is the cue state of one channel (SPEC §2). The zero value is
+// State is the cue state of one channel (docs/protocol.md §2). The zero value is
 // StateOff: nothing pending.
 type State uint8
 
-// The channel states, in the order of SPEC §2.
+// The channel states, in the order of docs/protocol.md §2.
 const (
 	StateOff     State = iota // nothing pending
 	StateStandby              // standby given; ack maybe requested
@@ -90,19 +90,20 @@ const (
 	VerbButtonRelease      // the channel's ack button came up (does nothing)
 	VerbCallButton         // the channel's call button: a call from the wing
 	VerbButtonStuck        // a driver reports a stuck button (fault)
+	VerbCallIn             // the channel's call_in input: a call from the intercom (docs/protocol.md §10)
 )
 
 var verbNames = [...]string{
 	"", "standby", "standby_ack", "go", "force_go", "off", "ack", "call",
 	"brightness", "hold", "release", "go_cue", "heartbeat",
-	"button_press", "button_release", "call_button", "button_stuck",
+	"button_press", "button_release", "call_button", "button_stuck", "call_in",
 }
 
 // String returns the verb's name, as in OSC addresses and MQTT commands:
 // "standby", "standby_ack", "go", "force_go", "off", "ack", "call",
 // "brightness", "hold", "release", and for the others "go_cue",
 // "heartbeat", "button_press", "button_release", "call_button",
-// "button_stuck".
+// "button_stuck", "call_in".
 func (v Verb) String() string {
 	if v != 0 && int(v) < len(verbNames) {
 		return verbNames[v]
@@ -164,7 +165,7 @@ func (v Verb) IsChannelVerb() bool { return v >= VerbStandby && v <= VerbBrightn
 func (v Verb) TakesLabel() bool { return v >= VerbStandby && v <= VerbForceGo }
 
 // Source says where a command came from. It is carried into events
-// (SPEC §4 "source"); the engine does not otherwise care.
+// (docs/protocol.md §4 "source"); the engine does not otherwise care.
 type Source uint8
 
 // The sources. The zero value is "unknown".
@@ -218,7 +219,7 @@ func ParseSource(name string) (Source, error) {
 }
 
 // Role is what an output of a channel is for. The names are the
-// configuration keys (SPEC §5, §7).
+// configuration keys (docs/protocol.md §5, §7).
 type Role uint8
 
 // The output roles.

@@ -87,7 +87,7 @@ func TestRoleNames(t *testing.T) {
 }
 
 // TestJSONNames checks that the types encode as their wire names, as the
-// state and event JSON of SPEC §4 need, and decode back.
+// state and event JSON of docs/protocol.md §4 need, and decode back.
 func TestJSONNames(t *testing.T) {
 	t.Parallel()
 	type doc struct {

@@ -13,7 +13,7 @@ import (
 // the station shuts down.
 var ErrHalted = errors.New("drivers: halted")
 
-// Roles of a pin in a channel: the configuration keys of SPEC §5.
+// Roles of a pin in a channel: the configuration keys of docs/protocol.md §5.
 const (
 	RoleStandbyLamp = "standby_lamp"
 	RoleGoLamp      = "go_lamp"
@@ -21,9 +21,10 @@ const (
 	RoleCallOut     = "call_out"
 	RoleAckButton   = "ack_button"
 	RoleCallButton  = "call_button"
+	RoleCallIn      = "call_in" // an input from an intercom's call signal
 )
 
-// Default button timings (SPEC §6.7).
+// Default button timings (docs/protocol.md §6.7).
 const (
 	// DefaultDebounce is how long a raw level must stay unchanged to count.
 	DefaultDebounce = 20 * time.Millisecond
@@ -119,7 +120,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // Board opens the pins of one station.
 //
 // Every output is requested with its initial, safe level in the same call
-// (SPEC §6.1): a lamp opens dark, a signal opens off. Nothing else is
+// (docs/protocol.md §6.1): a lamp opens dark, a signal opens off. Nothing else is
 // written until the caller sets it. Opening the same pin twice through one
 // board fails with ErrBusy.
 //

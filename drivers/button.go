@@ -113,6 +113,18 @@ func RunButton(ctx context.Context, halt <-chan struct{}, c Contact, o LoopOptio
 			} else {
 				timer.Reset(until)
 			}
+			// A clock that jumped between Until and arming (a fake clock
+			// advanced by another goroutine) would make the timer fire
+			// late, or never if nothing moves it again: re-arm it for what
+			// is left. A real clock's few microseconds do not count.
+			for {
+				rem := clk.Until(dl)
+				if until-rem < time.Millisecond {
+					break
+				}
+				until = rem
+				timer.Reset(max(rem, 0))
+			}
 			tick = timer.Chan()
 			wait = until
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/internal/flagtext"
 )
 
 // Built-in defaults: the demo show's addresses (docs/protocol.md §5).
@@ -92,33 +93,8 @@ func (o *opts) printUsage(w io.Writer) {
 	printFlags(w, o.fs)
 }
 
-// printFlags lists the flags as the docs write them: --name, and -c for
-// a one-letter flag (ping's -c and -i), each with its help and default.
-// (flag.PrintDefaults writes every one with a single dash.)
-func printFlags(w io.Writer, fs *flag.FlagSet) {
-	fs.VisitAll(func(f *flag.Flag) {
-		dash := "--"
-		if len(f.Name) == 1 {
-			dash = "-"
-		}
-		kind, usage := flag.UnquoteUsage(f)
-		line := "  " + dash + f.Name
-		if kind != "" {
-			line += " " + kind
-		}
-		line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
-		switch f.DefValue {
-		case "", "false", "0", "0s":
-		default:
-			if fmt.Sprintf("%T", f.Value) == "*flag.stringValue" {
-				line += fmt.Sprintf(" (default %q)", f.DefValue)
-			} else {
-				line += fmt.Sprintf(" (default %v)", f.DefValue)
-			}
-		}
-		fmt.Fprintln(w, line)
-	})
-}
+// printFlags lists the flags as the docs write them (--name).
+func printFlags(w io.Writer, fs *flag.FlagSet) { flagtext.Print(w, fs) }
 
 // parse parses args (flags may come before, between and after the
 // arguments; "--" ends the flags) and loads the show file. When ok is false

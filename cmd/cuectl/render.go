@@ -109,6 +109,9 @@ func render(v *showView, now time.Time, s screen) []string {
 			if link == "lost" {
 				linkStyle = sgrAlert
 			}
+			if info.Intercom != "" { // docs/protocol.md §10
+				chans += "  intercom " + info.Intercom
+			}
 			if t, err := time.Parse(time.RFC3339Nano, info.Started); err == nil && st.status == "online" {
 				up = fmtSince(now.Sub(t))
 			}
@@ -280,12 +283,15 @@ func wrapNotes(notes []cell, width int) [][]cell {
 func eventCells(ev mqttlink.Event, now time.Time) []cell {
 	style := ""
 	switch ev.Event {
-	case "refused", "rejected", "fault", "lost":
+	case "refused", "rejected", "fault", "lost", "late_ack":
 		style = sgrAlert
 	case "go":
 		style = sgrGood
 	}
 	text := pad(ev.Channel, 8) + pad(ev.Event, 9)
+	if len(ev.Event) >= 9 { // late_ack: keep a space before the label
+		text += " "
+	}
 	if ev.Label != "" {
 		text += strconv.Quote(ev.Label) + " "
 	}
@@ -295,6 +301,15 @@ func eventCells(ev mqttlink.Event, now time.Time) []cell {
 	}
 	if ev.Unwarned {
 		extra = append(extra, "unwarned")
+	}
+	if ev.Unacknowledged {
+		extra = append(extra, "never acknowledged")
+	}
+	switch ev.Event {
+	case "late_ack":
+		extra = append(extra, "no ACK after "+fmtMS(ev.ElapsedMS)+": position called")
+	case "call_in":
+		extra = append(extra, "intercom call from the position")
 	}
 	if ev.Reason != "" {
 		extra = append(extra, ev.Reason)

@@ -734,6 +734,9 @@ func mqttEventLine(req request, cv *channelView, ev *mqttlink.Event) string {
 	if ev.Unwarned {
 		notes = append(notes, "unwarned: no standby for this cue")
 	}
+	if ev.Unacknowledged {
+		notes = append(notes, "unacknowledged: the position never acknowledged the standby")
+	}
 	if st := cv.state; st != nil && st.Epoch == ev.Epoch && st.Seq >= ev.Seq {
 		return mqttStateLine(st, notes)
 	}
@@ -741,7 +744,7 @@ func mqttEventLine(req request, cv *channelView, ev *mqttlink.Event) string {
 	switch ev.Event {
 	case "release":
 		state = "off"
-	case "press", "call":
+	case "press", "call", "call_in", "late_ack": // the cue state is unchanged
 		if cv.state != nil {
 			state = cv.state.State
 		}

@@ -208,14 +208,17 @@ func TestShowView(t *testing.T) {
 		return ok
 	}
 	if !apply("cuelight/station/b/info", `{"channels":["zz","aa"],"epoch":"e"}`) ||
-		!apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"go","seq":5,"epoch":"e"}`) {
+		!apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"go","seq":5,"epoch":"e","since":"2026-03-01T19:30:05.000Z"}`) {
 		t.Fatal("valid messages refused")
 	}
-	if apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":4,"epoch":"e"}`) {
+	if apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":4,"epoch":"e","since":"2026-03-01T19:30:04.000Z"}`) {
 		t.Error("an older state replaced a newer one")
 	}
-	if !apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":1,"epoch":"f"}`) {
+	if !apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"off","seq":1,"epoch":"f","since":"2026-03-01T19:31:00.000Z"}`) {
 		t.Error("a new epoch's state (the station restarted) was refused")
+	}
+	if apply("cuelight/channel/aa/state", `{"channel":"aa","station":"b","state":"go","seq":9,"epoch":"e","since":"2026-03-01T19:30:09.000Z"}`) {
+		t.Error("the old epoch's state, served late after a failover, replaced the restarted station's")
 	}
 	for _, bad := range [][2]string{
 		{"other/channel/aa/state", `{}`},

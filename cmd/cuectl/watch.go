@@ -108,6 +108,8 @@ func (c *cli) plainLine(v *showView, u update) string {
 				info.Started, u.station, info.Show, info.Version, strings.Join(info.Channels, ","), info.Link, info.Epoch)
 		case prev.Link != info.Link:
 			return c.nowText() + " station " + u.station + " link " + info.Link
+		case prev.Intercom != info.Intercom && info.Intercom != "":
+			return c.nowText() + " station " + u.station + " intercom " + info.Intercom
 		}
 		return ""
 	case "state":
@@ -141,6 +143,12 @@ func plainEvent(ev *mqttlink.Event) string {
 	}
 	if ev.Unwarned {
 		b.WriteString(" unwarned")
+	}
+	if ev.Unacknowledged {
+		b.WriteString(" unacknowledged")
+	}
+	if ev.Event == "late_ack" {
+		b.WriteString(" elapsed_ms=" + strconv.FormatInt(ev.ElapsedMS, 10))
 	}
 	if ev.Reason != "" {
 		b.WriteString(" reason=" + strconv.Quote(ev.Reason))

@@ -66,7 +66,7 @@ func TestCheckConfig(t *testing.T) {
 		if stdout != "\n" && stdout != "" {
 			t.Errorf("stdout %q, want nothing", stdout)
 		}
-		// One error per line, FILE:LINE: key.path: message (SPEC §5),
+		// One error per line, FILE:LINE: key.path: message (docs/protocol.md §5),
 		// each mistake of testdata/bad.yaml at its line and key.
 		form := regexp.MustCompile(`^testdata/bad\.yaml:(\d+): ([a-z0-9_]+(\.[a-z0-9_]+)*): \S.*$`)
 		var got []string
@@ -136,7 +136,7 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// TestDemo runs the built-in demo show as a newcomer does (SPEC §5): on
+// TestDemo runs the built-in demo show as a newcomer does (docs/protocol.md §5): on
 // its fixed ports, so it runs only when they are free, and not in
 // parallel with the other tests (whose free ports could be these). It
 // checks the printed banner and runs its first oscsend line as printed.

@@ -144,7 +144,7 @@ func (d *daemon) runOne(ctx context.Context, cur loaded, hup <-chan os.Signal) (
 }
 
 // reload reads the show file again. An invalid file is refused and the
-// running show untouched (SPEC §5).
+// running show untouched (docs/protocol.md §5).
 func (d *daemon) reload(cur loaded) (*loaded, bool) {
 	if cur.path == "" {
 		d.log.Info("reload: running the demo show; nothing to reload")

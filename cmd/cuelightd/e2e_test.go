@@ -163,7 +163,7 @@ func expectChange(t *testing.T, sub *mqttSub, from int, ch string, state, event 
 	return ev, max(n1, n2)
 }
 
-// isMillisTime reports whether v is a time in the wire format of SPEC §4:
+// isMillisTime reports whether v is a time in the wire format of docs/protocol.md §4:
 // RFC 3339 with exactly three fractional digits.
 func isMillisTime(v any) bool {
 	s, ok := v.(string)

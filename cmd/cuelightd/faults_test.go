@@ -17,7 +17,7 @@ import (
 	"github.com/cuelight/cuelight/osc"
 )
 
-// Faults a show meets (issue 4, SPEC §6): brokers that go away, commands
+// Faults a show meets (issue 4, docs/protocol.md §6): brokers that go away, commands
 // that must not act, a killed process, floods, strangers, signals.
 
 // noGo fails the test if any MQTT message reports a GO: a state "go" or a
@@ -339,7 +339,7 @@ func TestOSCFromOutsideAllow(t *testing.T) {
 }
 
 // TestSIGTERMDuringStandby stops cuelightd with SIGTERM during a standby
-// (SPEC §6.5): it exits 0 within 2 s, the lamps go dark, and the station
+// (docs/protocol.md §6.5): it exits 0 within 2 s, the lamps go dark, and the station
 // itself publishes "offline", retained, before a clean MQTT disconnect.
 // Once with Mosquitto, once with the embedded broker (whose child the
 // station stops too, within the same 2 s).
@@ -414,7 +414,7 @@ func sigtermDuringStandby(t *testing.T, useMosquitto, cgroup bool) {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
 	}
 	if took >= 2*time.Second {
-		t.Errorf("took %v from SIGTERM to exit, want < 2 s (SPEC §6.5)", took)
+		t.Errorf("took %v from SIGTERM to exit, want < 2 s (docs/protocol.md §6.5)", took)
 	}
 	t.Logf("SIGTERM to exit: %v", took)
 

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/cuelight/cuelight/internal/broker"
+	"github.com/cuelight/cuelight/internal/flagtext"
 )
 
 // version is stamped at release build time (-ldflags "-X main.version=...").
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fs.SetOutput(helpOut)
 		fmt.Fprintf(helpOut, usage, defaultConfig)
-		fs.PrintDefaults()
+		flagtext.Print(helpOut, fs)
 		fmt.Fprint(helpOut, usageTail)
 	}
 	if err := fs.Parse(args); err != nil {

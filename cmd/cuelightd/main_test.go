@@ -23,7 +23,7 @@ package main
 // Waiting: every wait is for a condition (a line from a peer, a pin level
 // in GET /api/v1/pins, a counter in /api/v1/stats) with a generous
 // deadline; nothing sleeps and then asserts. The one timing assertion is
-// SPEC §6.5's "exit within 2 s" after SIGTERM.
+// docs/protocol.md §6.5's "exit within 2 s" after SIGTERM.
 
 import (
 	"bytes"
@@ -528,7 +528,7 @@ func (d *stationProc) press(t testing.TB, pin string) {
 	}
 }
 
-// pinJSON is one pin of GET /api/v1/pins (SPEC §7).
+// pinJSON is one pin of GET /api/v1/pins (docs/protocol.md §7).
 type pinJSON struct {
 	Name       string  `json:"name"`
 	Channel    string  `json:"channel"`
@@ -571,7 +571,7 @@ func (d *stationProc) waitPin(t testing.TB, pin string, level bool) {
 	})
 }
 
-// stateJSON is the state JSON of SPEC §4 (MQTT state, GET /api/v1/channels).
+// stateJSON is the state JSON of docs/protocol.md §4 (MQTT state, GET /api/v1/channels).
 type stateJSON struct {
 	Channel      string `json:"channel"`
 	Station      string `json:"station"`

@@ -77,7 +77,7 @@ func TestOSCOverTCP(t *testing.T) {
 }
 
 // TestWebAPI checks the sim board API's answers to what a browser, curl
-// or a typo sends (SPEC §7; malformed HTTP never hurts the station, §6.4).
+// or a typo sends (docs/protocol.md §7; malformed HTTP never hurts the station, §6.4).
 func TestWebAPI(t *testing.T) {
 	t.Parallel()
 	d := startDaemon(t, show{})

@@ -262,7 +262,7 @@ func publish(t testing.TB, port int, topic, payload string, retain bool) {
 	}
 }
 
-// command is an MQTT command payload (SPEC §4).
+// command is an MQTT command payload (docs/protocol.md §4).
 func command(id, cmd, label string, ts time.Time, ttlMS int) string {
 	c := map[string]any{"id": id, "cmd": cmd, "ts": ts.UTC().Format(time.RFC3339Nano)}
 	if label != "" {

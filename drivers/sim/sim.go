@@ -1,4 +1,4 @@
-// Package sim is the simulated board of SPEC §7 (driver: sim): a
+// Package sim is the simulated board of docs/protocol.md §7 (driver: sim): a
 // drivers.Board with no hardware, for the built-in demo show, the web
 // page's pin view and whole-station tests.
 //
@@ -68,7 +68,7 @@ type Options struct {
 	Devices []drivers.DeviceSpec
 }
 
-// PinState is one pin as the web API shows it (SPEC §7).
+// PinState is one pin as the web API shows it (docs/protocol.md §7).
 type PinState struct {
 	Name    string `json:"name"`    // "GPIO17"
 	Channel string `json:"channel"` // "fly"

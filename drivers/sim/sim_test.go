@@ -308,7 +308,7 @@ func TestPinsListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if w := `{"name":"GPIO17","channel":"fly","role":"standby_lamp","level":true,"brightness":0.4}`; string(js) != w {
-		t.Errorf("JSON %s, want %s (SPEC §7)", js, w)
+		t.Errorf("JSON %s, want %s (docs/protocol.md §7)", js, w)
 	}
 }
 

@@ -142,3 +142,86 @@ func BenchmarkEventToSubscriber(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
 	}
 }
+
+// BenchmarkStateToSubscriber measures PublishState until an outside
+// subscriber receives the state through Mosquitto, next to the same
+// payload published by paho directly (Publish, QoS 1, retained, no wait):
+// the link's own share of "OSC standby → MQTT state" (cuectl bench
+// compares the whole station with such a relay). The two alternate, one
+// message each, so both see the same machine. It reports p50 and p99 of
+// each.
+func BenchmarkStateToSubscriber(b *testing.B) {
+	m := startMosquitto(b)
+	got := make(chan time.Time, 1)
+	sub := paho.NewClient(paho.NewClientOptions().AddBroker(m.url()).SetClientID("bench-state-sub"))
+	if tok := sub.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		b.Fatal(tok.Error())
+	}
+	defer sub.Disconnect(10)
+	if tok := sub.Subscribe("bench/#", 1, func(_ paho.Client, msg paho.Message) {
+		if !msg.Retained() {
+			got <- time.Now()
+		}
+	}); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		b.Fatal(tok.Error())
+	}
+	raw := paho.NewClient(paho.NewClientOptions().AddBroker(m.url()).SetClientID("bench-state-raw"))
+	if tok := raw.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		b.Fatal(tok.Error())
+	}
+	defer raw.Disconnect(10)
+	l, err := New(Options{Broker: m.url(), Station: "bench", TopicPrefix: "bench", Channels: []string{"fly"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = l.Close(ctx)
+	}()
+	deadline := time.Now().Add(wait)
+	for !l.Connected() {
+		if time.Now().After(deadline) {
+			b.Fatal("link did not connect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // the connect's own publishes are through
+	for len(got) > 0 {
+		<-got
+	}
+	receive := func(i int) time.Time {
+		select {
+		case at := <-got:
+			return at
+		case <-time.After(wait):
+			b.Fatalf("state %d not received", i)
+			return time.Time{}
+		}
+	}
+	var viaLink, viaPaho []time.Duration
+	s := State{Channel: "fly", Station: "bench", State: "standby", Since: "2025-03-01T20:15:04.250Z", Epoch: "e"}
+	for i := 0; b.Loop(); i++ {
+		s.Seq, s.Label = int64(i), fmt.Sprint(i)
+		start := time.Now()
+		l.PublishState(s)
+		viaLink = append(viaLink, receive(i).Sub(start))
+		p, _ := json.Marshal(s)
+		start = time.Now()
+		raw.Publish("bench/raw/state", 1, true, p)
+		viaPaho = append(viaPaho, receive(i).Sub(start))
+	}
+	for _, r := range []struct {
+		name string
+		d    []time.Duration
+	}{{"link", viaLink}, {"paho", viaPaho}} {
+		slices.Sort(r.d)
+		if len(r.d) > 0 {
+			b.ReportMetric(float64(r.d[len(r.d)/2].Microseconds()), r.name+"-p50-µs")
+			b.ReportMetric(float64(r.d[len(r.d)*99/100].Microseconds()), r.name+"-p99-µs")
+		}
+	}
+}

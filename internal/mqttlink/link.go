@@ -58,7 +58,7 @@ const (
 	DefaultMaxReconnectInterval = 2 * time.Second
 	DefaultKeepAlive            = 10 * time.Second
 	DefaultPublishTimeout       = 3 * time.Second
-	DefaultWindow               = 64
+	DefaultWindow               = 256
 )
 
 // ErrClosed is returned by Start after Close.
@@ -132,8 +132,11 @@ type Options struct {
 	// it after a reconnect) and counts as a publish failure.
 	PublishTimeout time.Duration
 	// Window is the number of QoS 1 publishes in flight at once (sent, not
-	// yet acknowledged), default 64. States are coalesced only when it is
-	// full.
+	// yet acknowledged), default 256: at 100 state changes per second, each
+	// with its event, about 1.3 s of a broker that does not acknowledge
+	// (a stall, a slow network) before anything is coalesced. States are
+	// coalesced only when it is full. Keep it well below the broker's
+	// receive maximum (the embedded broker's is 1024).
 	Window int
 }
 
@@ -179,7 +182,7 @@ type Link struct {
 	up       atomic.Bool
 	lastErr  atomic.Pointer[error]
 
-	dropped, cmdDropped, cmdRejected, connects, pubFailures atomic.Int64
+	dropped, coalesced, cmdDropped, cmdRejected, connects, pubFailures atomic.Int64
 
 	show        chan ShowMessage // nil without ShowWide
 	showDropped atomic.Int64
@@ -359,9 +362,14 @@ func (l *Link) Connected() bool { return l.up.Load() }
 // PublishState queues s for publication, retained at QoS 1, on
 // <prefix>/channel/<s.Channel>/state. Every state is published, in order,
 // unless the in-flight window is full: then s replaces the queued state of
-// its channel, if there is one. It never blocks.
+// its channel, if there is one (counted and logged at the 1st, 10th,
+// 100th... time). It never blocks.
 func (l *Link) PublishState(s State) {
-	l.out.putState(s, len(l.slots), l.opts.Window)
+	if l.out.putState(s, len(l.slots), l.opts.Window) {
+		if n := l.coalesced.Add(1); isPowerOf10(n) {
+			l.log.Warn("mqtt window full: a newer state replaced one not yet published", "channel", s.Channel, "coalesced_total", n)
+		}
+	}
 	l.kick()
 }
 

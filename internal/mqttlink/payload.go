@@ -53,7 +53,7 @@ type Event struct {
 	Station  string `json:"station"`
 	Label    string `json:"label"`
 	At       string `json:"at"`     // FormatTime
-	Source   string `json:"source"` // button osc mqtt web
+	Source   string `json:"source"` // button osc mqtt web timer
 	Seq      int64  `json:"seq"`
 	Epoch    string `json:"epoch"`
 	AckMS    int64  `json:"-"`                  // milliseconds from standby to ack; "ack" events only
@@ -63,6 +63,12 @@ type Event struct {
 	// written twice: as "id", and as "cmd", the name a gateway matches
 	// refusals by (docs/protocol.md §9); either is read.
 	ID string `json:"id,omitempty"`
+	// Unacknowledged: a GO given to a standby whose requested ack never
+	// came (docs/protocol.md §10); written only when true.
+	Unacknowledged bool `json:"unacknowledged,omitempty"`
+	// ElapsedMS: late_ack only, milliseconds from the standby to the
+	// escalation; written only when not 0.
+	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
 }
 
 // eventWire is Event as written: ack_ms present exactly on ack events.
@@ -80,6 +86,9 @@ type eventWire struct {
 	Reason   string `json:"reason,omitempty"`
 	ID       string `json:"id,omitempty"`
 	Cmd      string `json:"cmd,omitempty"`
+
+	Unacknowledged bool  `json:"unacknowledged,omitempty"`
+	ElapsedMS      int64 `json:"elapsed_ms,omitempty"`
 }
 
 // MarshalJSON writes the event as docs/protocol.md §4 describes it.
@@ -88,6 +97,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Event: e.Event, Channel: e.Channel, Station: e.Station, Label: e.Label,
 		At: e.At, Source: e.Source, Seq: e.Seq, Epoch: e.Epoch,
 		Unwarned: e.Unwarned, Reason: e.Reason, ID: e.ID, Cmd: e.ID,
+		Unacknowledged: e.Unacknowledged, ElapsedMS: e.ElapsedMS,
 	}
 	if e.Event == "ack" {
 		ms := e.AckMS
@@ -106,6 +116,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		Event: w.Event, Channel: w.Channel, Station: w.Station, Label: w.Label,
 		At: w.At, Source: w.Source, Seq: w.Seq, Epoch: w.Epoch,
 		Unwarned: w.Unwarned, Reason: w.Reason, ID: w.ID,
+		Unacknowledged: w.Unacknowledged, ElapsedMS: w.ElapsedMS,
 	}
 	if e.ID == "" {
 		e.ID = w.Cmd
@@ -129,6 +140,7 @@ type Info struct {
 	ShowHash      string    `json:"show_hash,omitempty"` // a hash of the show file the station runs: stations that disagree run different files
 	Gateway       bool      `json:"gateway,omitempty"`   // the station is a gateway (docs/protocol.md §9)
 	Board         string    `json:"board,omitempty"`     // the GPIO backend or board: "chardev", "bcm283x", "sim", "none", ...
+	Intercom      string    `json:"intercom,omitempty"`  // ok or lost: the Green-GO intercom (docs/protocol.md §10); absent without one
 	DroppedEvents int64     `json:"dropped_events"`      // events dropped because the outgoing queue was full
 	MQTT          *MQTTInfo `json:"mqtt,omitempty"`
 }

@@ -348,6 +348,10 @@ func TestFullWindowCoalescesStatesAndDropsOldestEvents(t *testing.T) {
 	if !strings.Contains(logs.String(), "dropped the oldest event") || !strings.Contains(logs.String(), "dropped_total=1") {
 		t.Errorf("drops not logged:\n%s", logs.String())
 	}
+	if !strings.Contains(logs.String(), "mqtt window full") || !strings.Contains(logs.String(), "coalesced_total=1\n") ||
+		!strings.Contains(logs.String(), "coalesced_total=10000") {
+		t.Errorf("coalesced states not logged:\n%s", logs.String())
+	}
 }
 
 // The outbox's rules on their own: room means one entry per change; no
@@ -427,4 +431,55 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("popped %q", got)
 		}
 	})
+}
+
+// Several stations on one stock Mosquitto, each at 100 standbys/s at the
+// same time: every station's states arrive, complete and in order.
+func TestSeveralStationsOnOneMosquitto(t *testing.T) {
+	t.Parallel()
+	m := startMosquitto(t)
+	w := watch(t, m.url(), "cuelight/channel/#")
+	const stations, n = 3, 200
+	links := make([]*Link, stations)
+	sts := make([]*station, stations)
+	for i := range stations {
+		name, ch := fmt.Sprint("st", i), fmt.Sprint("ch", i)
+		sts[i] = newStation(name, ch)
+		links[i] = startLink(t, m.url(), sts[i], name, nil)
+		waitStatus(t, links[i], true)
+	}
+	want := make([][]string, stations)
+	var wg sync.WaitGroup
+	for i := range stations {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			want[i] = standbys(links[i], sts[i], fmt.Sprint("ch", i), n, 10*time.Millisecond)
+		}()
+	}
+	wg.Wait()
+	got := make([][]string, stations)
+	deadline := time.After(wait)
+	for complete := 0; complete < stations; {
+		select {
+		case msg := <-w.msgs:
+			var i int
+			if _, err := fmt.Sscanf(msg.topic, "cuelight/channel/ch%d/state", &i); err != nil || i < 0 || i >= stations {
+				continue
+			}
+			if s := decode[State](t, msg); strings.HasPrefix(s.Label, "q") {
+				got[i] = append(got[i], s.Label)
+				if len(got[i]) == n {
+					complete++
+				}
+			}
+		case <-deadline:
+			complete = stations
+		}
+	}
+	for i := range stations {
+		if strings.Join(got[i], ",") != strings.Join(want[i], ",") {
+			t.Errorf("station %d: %d of %d states, in order: %v", i, len(got[i]), n, strings.Join(got[i], ",") == strings.Join(want[i][:min(len(got[i]), n)], ","))
+		}
+	}
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/cuelight/cuelight/osc"
 )
 
-// BenchmarkOSCToLamp measures SPEC §8's first row on the real station: an
+// BenchmarkOSCToLamp measures docs/protocol.md §8's first row on the real station: an
 // OSC datagram sent on loopback until the lamp output is written (the sim
 // board stamps each write), alternating standby and off on a one-lamp
 // channel, with and without 20,000 other datagrams per second arriving

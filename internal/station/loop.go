@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/osc"
@@ -173,6 +174,8 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 		c.Verb = cues.VerbButtonPress
 	case b.role == drivers.RoleAckButton && ev.Kind == drivers.Release:
 		c.Verb = cues.VerbButtonRelease
+	case b.role == config.RoleCallIn && ev.Kind == drivers.Press:
+		c.Verb = cues.VerbCallIn // intercom.go reports it
 	default:
 		return
 	}
@@ -206,6 +209,7 @@ func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 	for _, ev := range res.Events {
 		s.rep.event(ev)
 	}
+	s.intercomReport(res) // intercom.go
 	if len(res.Changed) > 0 {
 		s.storeSnapshot()
 	}

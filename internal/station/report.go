@@ -47,16 +47,18 @@ func (r *reporter) mqttState(st cues.ChannelState) mqttlink.State {
 
 // changed reports one state change: feedback targets, the sender, MQTT.
 func (r *reporter) changed(st cues.ChannelState, from *osc.Sender) {
+	// MQTT first: the hand-off never blocks, and the link's publisher
+	// then works while the OSC feedback is sent (both after the lamps).
+	ms := r.mqttState(st)
+	if r.link != nil {
+		r.link.PublishState(ms)
+	}
 	msg := stateMessage(st)
 	for _, t := range r.feedback {
 		r.sendTo(t, msg)
 	}
 	r.reply(from, msg)
-	ms := r.mqttState(st)
 	r.view.State(ms)
-	if r.link != nil {
-		r.link.PublishState(ms)
-	}
 }
 
 // event reports one event: the log, MQTT.
@@ -69,6 +71,7 @@ func (r *reporter) event(ev cues.Event) {
 		Event: string(ev.Kind), Channel: ev.Channel, Station: r.station, Label: ev.Label,
 		At: mqttlink.FormatTime(ev.At), Source: ev.Source.String(), Seq: int64(ev.Seq), Epoch: r.epoch,
 		AckMS: ev.AckMs, Unwarned: ev.Unwarned, Reason: ev.Reason, ID: ev.ID,
+		Unacknowledged: ev.Unacknowledged, ElapsedMS: ev.ElapsedMs,
 	}
 	r.view.Event(me)
 	if r.link == nil {
@@ -93,6 +96,13 @@ func (r *reporter) logEvent(ev cues.Event) {
 	}
 	if ev.Unwarned {
 		attrs = append(attrs, "unwarned", true)
+	}
+	if ev.Unacknowledged {
+		attrs = append(attrs, "unacknowledged", true)
+	}
+	if ev.Kind == cues.EventLateAck {
+		attrs = append(attrs, "elapsed_ms", ev.ElapsedMs)
+		lvl = slog.LevelWarn
 	}
 	r.log.Log(context.Background(), lvl, string(ev.Kind), attrs...)
 }

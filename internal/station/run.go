@@ -43,6 +43,10 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 
 	// OSC: the ordered ingress loop. It only routes; the cue loop acts.
 	g.Go(func() error { return p.osc.Serve(gctx) })
+	// The intercom adapter: its own goroutines, never waited on by the cue loop.
+	if gg := s.intercom.gg; gg != nil {
+		g.Go(func() error { return gg.Run(gctx) })
+	}
 	// The show-wide view from MQTT, and a gateway's relay.
 	if s.link != nil {
 		g.Go(func() error { return s.feedShow(gctx) })
@@ -91,7 +95,7 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 		webAddr = p.webLn.Addr().String()
 	}
 	s.log.Info("station ready", "station", s.name, "osc", p.osc.Addr().String(), "web", webAddr, "mqtt", p.brokerURL,
-		"epoch", s.epoch, "board", boardName(s.board), "gateway", s.gw != nil)
+		"epoch", s.epoch, "board", s.boardName(), "gateway", s.gw != nil)
 
 	err = g.Wait()
 	s.log.Debug("stopping: tasks ended")
@@ -134,6 +138,7 @@ type parts struct {
 	link      *mqttlink.Link
 	stopLink  context.CancelFunc // ends the link's own context
 	brokerURL string
+	intercom  interface{ Close() error } // the Green-GO adapter, if any
 }
 
 // close closes whatever was built, for a Run that could not start.
@@ -157,6 +162,9 @@ func (p *parts) close() {
 	if p.osc != nil {
 		p.osc.Close()
 	}
+	if p.intercom != nil {
+		p.intercom.Close()
+	}
 }
 
 // buildParts creates every part in order of cost: sockets and settings
@@ -178,6 +186,12 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 		return p, listenError("OSC", "osc.listen", oscListen, "another cuelightd may be running (systemctl status cuelightd)", err)
 	}
 	p.osc, s.oscSrv, s.rep.oscSrv = srv, srv, srv
+	if err := s.buildIntercom(); err != nil { // intercom.go
+		return p, err
+	}
+	if s.intercom.gg != nil {
+		p.intercom = s.intercom.gg
+	}
 
 	plan := s.cfg.BrokerFor(s.name)
 	p.brokerURL = plan.URL

@@ -18,7 +18,7 @@ import (
 	"github.com/cuelight/cuelight/osc"
 )
 
-// SPEC §6 rules at the level of the whole station, with the strict fake
+// docs/protocol.md §6 rules at the level of the whole station, with the strict fake
 // board: a lamp write nobody declared fails the test. (Rules that need
 // processes and peers — restart, SIGTERM, allow-list, malformed floods —
 // are in cmd/cuelightd's end-to-end tests; the golden scripts cover link
@@ -115,7 +115,7 @@ func TestDarkAtStart(t *testing.T) {
 	t.Parallel()
 	r := newStrictRig(t, 0)
 	// Nothing declared: any lamp write while the station starts and idles
-	// fails the test (SPEC §6.1).
+	// fails the test (docs/protocol.md §6.1).
 	r.tick(t, 10*time.Second)
 	for _, p := range r.board.Pins() {
 		if p.Kind == drivertest.KindButton {
@@ -236,7 +236,7 @@ func (l gatedLamp) Set(v float64) error {
 	return l.Lamp.Set(v)
 }
 
-// SPEC §3: feedback goes out only once the lamp outputs have been written.
+// docs/protocol.md §3: feedback goes out only once the lamp outputs have been written.
 // While the lamp write is held, no reply may reach the sender.
 func TestFeedbackAfterLampWritten(t *testing.T) {
 	t.Parallel()

@@ -18,6 +18,7 @@ import (
 	"github.com/cuelight/cuelight/cues"
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/internal/broker"
+	"github.com/cuelight/cuelight/internal/intercom/greengo"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/internal/showview"
 	"github.com/cuelight/cuelight/osc"
@@ -101,6 +102,8 @@ type Station struct {
 	buttonsHandled atomic.Int64
 	mqttHandled    atomic.Int64
 	loopReady      chan struct{}
+
+	intercom intercomPart // intercom.go
 
 	snapshot atomic.Pointer[[]mqttlink.State]
 	linkInfo atomic.Value // string: ok/lost/none
@@ -190,7 +193,7 @@ func (s *Station) build() error {
 		spec := cues.ChannelSpec{
 			Name: ch.Name, Label: ch.Label,
 			RequireAck: ch.RequireAck, GoRequiresAck: ch.GoRequiresAck,
-			GoHold: ch.GoHold, CallHold: ch.CallHold,
+			GoHold: ch.GoHold, CallHold: ch.CallHold, EscalateAfter: ch.EscalateAfter,
 		}
 		if err := s.out.open(ch, &spec); err != nil {
 			return err
@@ -198,7 +201,7 @@ func (s *Station) build() error {
 		for _, b := range []struct {
 			pin config.Pin
 			key string
-		}{{ch.AckButton, drivers.RoleAckButton}, {ch.CallButton, drivers.RoleCallButton}} {
+		}{{ch.AckButton, drivers.RoleAckButton}, {ch.CallButton, drivers.RoleCallButton}, {ch.CallIn, config.RoleCallIn}} {
 			if b.pin.Name == "" {
 				continue
 			}
@@ -235,7 +238,7 @@ func (s *Station) build() error {
 	return nil
 }
 
-// Epoch is this process's epoch id (SPEC §4).
+// Epoch is this process's epoch id (docs/protocol.md §4).
 func (s *Station) Epoch() string { return s.epoch }
 
 // Stats are the station's counters, for GET /api/v1/stats.
@@ -247,6 +250,8 @@ type Stats struct {
 	OSCDropped     int64     `json:"osc_dropped"`  // routed commands dropped: the cue loop was far behind
 	MQTTConnected  bool      `json:"mqtt_connected"`
 	BrokerRestarts int       `json:"broker_restarts"` // embedded broker child restarts
+	// Intercom: the Green-GO adapter's counters; nil without one.
+	Intercom *greengo.Stats `json:"intercom,omitempty"`
 }
 
 // Stats returns the station's counters. Safe from any goroutine once Run
@@ -264,6 +269,10 @@ func (s *Station) Stats() Stats {
 	}
 	if s.sup != nil {
 		st.BrokerRestarts = s.sup.Restarts()
+	}
+	if gg := s.intercom.gg; gg != nil {
+		ist := gg.Stats()
+		st.Intercom = &ist
 	}
 	return st
 }
@@ -313,16 +322,18 @@ func (s *Station) storeSnapshot() {
 func (s *Station) info() mqttlink.Info {
 	link, _ := s.linkInfo.Load().(string)
 	return mqttlink.Info{
-		Version: s.opts.Version, Show: s.cfg.Show, ShowHash: s.opts.ShowHash, Gateway: s.gw != nil, Board: boardName(s.board), Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
-		Channels: append([]string(nil), s.router.local...), Link: link,
+		Version: s.opts.Version, Show: s.cfg.Show, ShowHash: s.opts.ShowHash, Gateway: s.gw != nil, Board: s.boardName(), Epoch: s.epoch, Started: mqttlink.FormatTime(s.started),
+		Channels: append([]string(nil), s.router.local...), Link: link, Intercom: s.intercomState(),
 	}
 }
 
-// boardName is the board's backend as it names itself (the GPIO chardev,
-// sim, none), for the station's info and its start-up log line.
-func boardName(b drivers.Board) string {
-	if n, ok := b.(interface{ Backend() string }); ok {
+// boardName is the board's backend as it names itself (the GPIO
+// character device or gpiomem, none), else the show file's driver (sim),
+// for the station's info and its start-up log line.
+func (s *Station) boardName() string {
+	if n, ok := s.board.(interface{ Backend() string }); ok {
 		return n.Backend()
 	}
-	return ""
+	st, _ := s.cfg.Station(s.name)
+	return st.Driver
 }
