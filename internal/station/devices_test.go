@@ -141,6 +141,6 @@ func TestDeviceFaultEvent(t *testing.T) {
 	r.send(t, osc.NewMessage("/cuelight/fly/ack", osc.String("1"))) // steady: the lamp must come back
 	waitFor(t, "the lamp lit again", func() bool {
 		p, _ := board.Pin("leds:0")
-		return p.Level && p.Color == "#ffbf00"
+		return p.Level && p.Color == "#ffffff" // the show's ack colour
 	})
 }
