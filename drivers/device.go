@@ -248,3 +248,22 @@ type ColorLamp interface {
 	// SetColor lights the lamp in c dimmed to level (0: dark).
 	SetColor(c RGB, level float64) error
 }
+
+// Checker is a Board whose devices can be checked while the station runs:
+// the station's self-check (docs/protocol.md §6.6) calls Check. A device
+// that does not answer, or answers as if it had been reset (power lost),
+// is written dark and set up again, and Check returns an error naming it;
+// the caller then writes every output again.
+type Checker interface {
+	Check() error
+}
+
+// DeviceError is an error of one add-on device, as Checker.Check returns
+// them (joined): Device is its name in pin names ("pwm1").
+type DeviceError struct {
+	Device string
+	Err    error
+}
+
+func (e *DeviceError) Error() string { return e.Err.Error() }
+func (e *DeviceError) Unwrap() error { return e.Err }

@@ -66,6 +66,9 @@ type device interface {
 	// halt writes every pin of the device dark (outputs) or stops it
 	// (buttons).
 	halt() error
+	// check asks the device whether it is still as it was set up; if
+	// not, it writes it dark, sets it up again and returns why.
+	check() error
 }
 
 // Board is a drivers.Board with add-on devices: see the package doc.
@@ -248,6 +251,22 @@ func (b *Board) Halt() error {
 	return err
 }
 
+// Check implements drivers.Checker: every device is asked whether it
+// still answers and is set up; one that is not is written dark and set
+// up again (its outputs dark), and the error names it.
+func (b *Board) Check() error {
+	if b.isHalted() {
+		return nil
+	}
+	var errs []error
+	for _, d := range b.order {
+		if err := d.check(); err != nil {
+			errs = append(errs, &drivers.DeviceError{Device: d.spec().Name, Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (b *Board) haltDevices() error {
 	var errs []error
 	for _, d := range b.order {
@@ -306,4 +325,7 @@ func (b *Board) waitPoll(ctx context.Context, halt <-chan struct{}, tick <-chan 
 	}
 }
 
-var _ drivers.Board = (*Board)(nil)
+var (
+	_ drivers.Board   = (*Board)(nil)
+	_ drivers.Checker = (*Board)(nil)
+)

@@ -446,3 +446,53 @@ func TestPinRouting(t *testing.T) {
 		t.Errorf("Lamp after Halt = %v, want ErrHalted", err)
 	}
 }
+
+// TestCheck: a PCA9685 and an MCP23017 that lost power (MODE1 asleep,
+// IODIR back to all inputs) fail the check with an error naming them,
+// are set up again dark (a lit lamp is dark afterwards: the station
+// writes it again), and pass the next check; a silent bus fails it.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	bus := newRegBus()
+	b, err := Open(drivertest.NewBoard(nil), []drivers.DeviceSpec{
+		{Name: "pwm1", Kind: drivers.PCA9685, Bus: "i2c1", Addr: 0x40},
+		{Name: "exp1", Kind: drivers.MCP23017, Bus: "i2c1", Addr: 0x20},
+	}, Options{Buses: regBuses{i: bus}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwm, _ := b.Lamp("pwm1:2", drivers.PinOptions{})
+	exp, _ := b.Lamp("exp1:9", drivers.PinOptions{ActiveLow: true})
+	_ = pwm.Set(1)
+	_ = exp.Set(1)
+	if err := b.Check(); err != nil {
+		t.Fatalf("Check of healthy devices: %v", err)
+	}
+	// Power lost and back: the chips' reset state.
+	bus.Put(0x40, pcaMode1, 0x11)
+	bus.Put(0x20, mcpIODIR, 0xFF)
+	bus.Put(0x20, mcpIODIR+1, 0xFF)
+	err = b.Check()
+	var de *drivers.DeviceError
+	if err == nil || !errors.As(err, &de) || !strings.Contains(err.Error(), "pwm1") || !strings.Contains(err.Error(), "exp1") || !strings.Contains(err.Error(), "was reset") {
+		t.Fatalf("Check after a reset = %v", err)
+	}
+	if on, _ := bus.pcaLit(0x40, 2); on {
+		t.Error("pwm1:2 lit after the set-up again")
+	}
+	if m := bus.Get(0x40, pcaMode1); m&pcaSleep != 0 || bus.Get(0x40, pcaPrescale) != 5 {
+		t.Errorf("pwm1 not set up again: MODE1 %#x, prescale %d", m, bus.Get(0x40, pcaPrescale))
+	}
+	if dir, lat := bus.Get(0x20, mcpIODIR+1), bus.Get(0x20, mcpOLAT+1); dir != 0xFD || lat&0x02 == 0 {
+		t.Errorf("exp1 port B: IODIR %#x, OLAT %#x; want B1 an output, dark (high)", dir, lat)
+	}
+	if err := b.Check(); err != nil {
+		t.Errorf("second Check: %v", err)
+	}
+	bus.mu.Lock()
+	bus.Fail = true
+	bus.mu.Unlock()
+	if err := b.Check(); err == nil || !strings.Contains(err.Error(), "does not answer") {
+		t.Errorf("Check on a silent bus = %v", err)
+	}
+}

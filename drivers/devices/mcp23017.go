@@ -156,6 +156,40 @@ func (m *mcpBoard) button(b *Board, n int, o drivers.ButtonOptions) (drivers.But
 	return &mcpButton{b: b, m: m, n: n, o: o, name: drivers.DevicePinName(m.s.Name, n), halt: make(chan struct{})}, nil
 }
 
+// check reads IODIR: an MCP23017 that lost power wakes with every pin an
+// input (0xFF) and must be set up again: latches dark first, then the
+// directions and pull-ups as they were.
+func (m *mcpBoard) check() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var dir [2]byte
+	err := m.dev.Tx([]byte{mcpIODIR}, dir[:])
+	if err == nil && dir == m.iodir {
+		return nil
+	}
+	why := "does not answer"
+	if err == nil {
+		why = "was reset (power lost?)"
+	}
+	for port := range 2 {
+		m.olat[port] = m.olat[port]&^m.outs[port] | m.dark[port]&m.outs[port]
+	}
+	for _, w := range [][]byte{
+		{mcpIOCON, 0x00},
+		{mcpOLAT, m.olat[0], m.olat[1]},
+		{mcpIODIR, m.iodir[0], m.iodir[1]},
+		{mcpGPPU, m.gppu[0], m.gppu[1]},
+	} {
+		if e := m.write(w...); e != nil && err == nil {
+			err = e
+		}
+	}
+	if err == nil {
+		return fmt.Errorf("devices: %s %s: set up again, dark", m.s, why)
+	}
+	return fmt.Errorf("devices: %s %s: %w", m.s, why, err)
+}
+
 // halt writes every output dark; the pins stay outputs, driven dark.
 func (m *mcpBoard) halt() error {
 	m.mu.Lock()

@@ -34,8 +34,9 @@ const (
 // which divides by zero in SetPwmFreq and panics (periph.io/x/devices
 // v3.7.4). A test checks this file never mentions them.
 type pcaBoard struct {
-	s   drivers.DeviceSpec
-	raw *i2c.Dev
+	s    drivers.DeviceSpec
+	raw  *i2c.Dev
+	freq int
 
 	mu  sync.Mutex // one bus transaction at a time
 	dev *pca9685.Dev
@@ -49,7 +50,7 @@ func openPCA9685(bus i2c.Bus, s drivers.DeviceSpec) (*pcaBoard, error) {
 	if freq < drivers.MinPWMFrequency || freq > drivers.MaxPWMFrequency {
 		return nil, fmt.Errorf("devices: %s: frequency %d Hz is outside %d to %d Hz", s, freq, drivers.MinPWMFrequency, drivers.MaxPWMFrequency)
 	}
-	p := &pcaBoard{s: s, raw: &i2c.Dev{Bus: bus, Addr: uint16(s.Addr)}}
+	p := &pcaBoard{s: s, raw: &i2c.Dev{Bus: bus, Addr: uint16(s.Addr)}, freq: freq}
 	// The first write: every channel fully off.
 	if err := p.allOff(); err != nil {
 		return nil, notAnswering(s, err)
@@ -169,6 +170,36 @@ func (p *pcaBoard) signal(b *Board, n int, o drivers.PinOptions) (drivers.Signal
 
 func (p *pcaBoard) button(*Board, int, drivers.ButtonOptions) (drivers.Button, error) {
 	return nil, errNoSuch(p.s, "a button", "a PCA9685 has outputs only; put buttons on GPIO or an mcp23017")
+}
+
+// check reads MODE1: a PCA9685 that lost power wakes with SLEEP set (its
+// outputs full-off) and must be set up again.
+func (p *pcaBoard) check() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var mode [1]byte
+	err := p.raw.Tx([]byte{pcaMode1}, mode[:])
+	if err == nil && mode[0]&pcaSleep == 0 {
+		return nil
+	}
+	why := "does not answer"
+	if err == nil {
+		why = "was reset (power lost?)"
+	}
+	_ = p.allOff()
+	if err == nil {
+		if dev, e := pca9685.NewI2C(p.raw.Bus, p.raw.Addr); e == nil {
+			p.dev = dev
+			_ = p.allOff()
+			err = p.setFrequency(p.freq)
+		} else {
+			err = e
+		}
+		if err == nil {
+			return fmt.Errorf("devices: %s %s: set up again, dark", p.s, why)
+		}
+	}
+	return fmt.Errorf("devices: %s %s: %w", p.s, why, err)
 }
 
 // halt turns every channel fully off, in one write.

@@ -99,6 +99,19 @@ func (st *strip) button(*Board, int, drivers.ButtonOptions) (drivers.Button, err
 	return nil, errNoSuch(st.s, "a button", "put buttons on GPIO or an mcp23017")
 }
 
+// check sends the strip its LEDs again: an SPI strip cannot be asked
+// anything, but one that lost power comes back dark and is lit again by
+// this; only a bus that refuses the transfer is an error.
+func (st *strip) check() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, err := st.dev.Write(st.pix); err != nil {
+		_ = st.dev.Halt()
+		return fmt.Errorf("devices: %s: %w", st.s, err)
+	}
+	return nil
+}
+
 // halt writes the whole strip dark.
 func (st *strip) halt() error {
 	st.mu.Lock()

@@ -1,8 +1,10 @@
 package station
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -77,4 +79,68 @@ func (s *Station) reportFaults(now time.Time) {
 			s.rep.event(ev)
 		}
 	}
+}
+
+// checkDevices runs the board's device check (drivers.Checker) when it
+// has one. A device that failed it was written dark and set up again:
+// every output is then written again by the next write (the ones that
+// are dark stay dark), each failing device is one fault event on the
+// channels that use it, and the self-check fails.
+func (o *outputs) checkDevices() bool {
+	c, ok := o.board.(drivers.Checker)
+	if !ok {
+		return true
+	}
+	err := c.Check()
+	if err == nil {
+		if len(o.failingDevs) > 0 {
+			o.log.Info("devices answer again")
+			clear(o.failingDevs)
+		}
+		return true
+	}
+	o.log.Error("device check failed", "err", err)
+	for _, out := range o.m {
+		out.written = false
+	}
+	var devErrs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		devErrs = j.Unwrap()
+	} else {
+		devErrs = []error{err}
+	}
+	if o.failingDevs == nil {
+		o.failingDevs = map[string]bool{}
+	}
+	for _, e := range devErrs {
+		var de *drivers.DeviceError
+		if !errors.As(e, &de) || o.failingDevs[de.Device] {
+			continue
+		}
+		o.failingDevs[de.Device] = true
+		for _, ch := range o.channelsOn(de.Device) {
+			o.faults = append(o.faults, outputFault{ch, de.Error()})
+		}
+	}
+	return false
+}
+
+// channelsOn lists the channels with an output on device dev, sorted.
+func (o *outputs) channelsOn(dev string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for key, op := range o.m {
+		name := ""
+		if op.lamp != nil {
+			name = op.lamp.Name()
+		} else if op.signal != nil {
+			name = op.signal.Name()
+		}
+		if d, _, ok := drivers.ParseDevicePin(name); ok && d == dev && !seen[key.channel] {
+			seen[key.channel] = true
+			out = append(out, key.channel)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -130,7 +131,7 @@ func TestDeviceFaultEvent(t *testing.T) {
 	})
 	fail.Store(true)
 	r.send(t, osc.NewMessage("/cuelight/fly/standby_ack", osc.String("1")))
-	r.tick(t, 2*1000*1000*1000) // two seconds of flashing: many failed writes
+	r.tick(t, 2*time.Second) // two seconds of flashing: many failed writes
 	waitFor(t, "a fault event", func() bool { mu.Lock(); defer mu.Unlock(); return len(faults) > 0 })
 	mu.Lock()
 	if len(faults) != 1 || !strings.Contains(faults[0], "leds:0") || !strings.Contains(faults[0], "fly standby lamp") {
@@ -143,4 +144,92 @@ func TestDeviceFaultEvent(t *testing.T) {
 		p, _ := board.Pin("leds:0")
 		return p.Level && p.Color == "#ffffff" // the show's ack colour
 	})
+}
+
+// checkBoard is a sim board with a device check that fails while fail is
+// set, as a device that lost power and was set up again dark would.
+type checkBoard struct {
+	*sim.Board
+	fail   *atomic.Bool
+	checks *atomic.Int64
+	mu     *sync.Mutex
+	lamps  map[string]drivers.Lamp
+}
+
+func (b checkBoard) Lamp(name string, o drivers.PinOptions) (drivers.Lamp, error) {
+	l, err := b.Board.Lamp(name, o)
+	if err == nil {
+		b.mu.Lock()
+		b.lamps[name] = l
+		b.mu.Unlock()
+	}
+	return l, err
+}
+
+func (b checkBoard) Check() error {
+	b.checks.Add(1)
+	if b.fail.Load() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for name, l := range b.lamps {
+			if strings.HasPrefix(name, "leds:") {
+				_ = l.Halt() // set up again: dark
+			}
+		}
+		return &drivers.DeviceError{Device: "leds", Err: errors.New("devices: leds (apa102 on spi0.0): spi: transfer failed")}
+	}
+	return nil
+}
+
+// TestDeviceCheckInSelfCheck: the self-check runs the board's device
+// check; a device that fails it is one fault event on the channel that
+// uses it, the watchdog is not fed, and the lamps it was told to show are
+// written again.
+func TestDeviceCheckInSelfCheck(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse(strings.NewReader(deviceShow), "d.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		faults []cues.Event
+		board  *sim.Board
+		fail   atomic.Bool
+		checks atomic.Int64
+	)
+	r := startRig(t, deviceShow, func(clk clockwork.Clock) drivers.Board {
+		board = sim.New(sim.Options{Clock: clk, Devices: cfg.Stations[0].DeviceSpecs()})
+		return checkBoard{board, &fail, &checks, &sync.Mutex{}, map[string]drivers.Lamp{}}
+	}, func(o *Options) {
+		o.WatchdogEvery = time.Second
+		o.onEvent = func(ev cues.Event) {
+			if ev.Kind == cues.EventFault {
+				mu.Lock()
+				faults = append(faults, ev)
+				mu.Unlock()
+			}
+		}
+	})
+	r.send(t, osc.NewMessage("/cuelight/fly/standby", osc.String("1"))) // steady
+	fed := r.count("WATCHDOG=1")
+	fail.Store(true)
+	before := checks.Load()
+	r.tick(t, time.Second)
+	waitFor(t, "a device check", func() bool { return checks.Load() > before })
+	waitFor(t, "a fault event", func() bool { mu.Lock(); defer mu.Unlock(); return len(faults) > 0 })
+	if r.count("WATCHDOG=1") != fed {
+		t.Error("the watchdog was fed after a failed device check")
+	}
+	fail.Store(false)
+	r.tick(t, time.Second)
+	waitFor(t, "the lamp lit again", func() bool {
+		p, _ := board.Pin("leds:0")
+		return p.Level && p.Color == "#ffbf00"
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(faults) != 1 || faults[0].Channel != "fly" || !strings.Contains(faults[0].Reason, "leds") {
+		t.Errorf("fault events %+v, want one on fly naming leds", faults)
+	}
 }

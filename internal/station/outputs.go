@@ -27,8 +27,9 @@ type outputs struct {
 	// colorOf is an RGB lamp's colour for a state name, or "call" for the
 	// call lamp (config.Station.Color); faults are the output failures
 	// not yet reported (devices.go).
-	colorOf func(state string) drivers.RGB
-	faults  []outputFault
+	colorOf     func(state string) drivers.RGB
+	faults      []outputFault
+	failingDevs map[string]bool // devices whose check failed, reported once
 }
 
 type outputKey struct {
@@ -129,6 +130,7 @@ func (o *outputs) write(now time.Time, eng *cues.Engine) {
 // watchdog, so a stalled loop or a failing output starves the watchdog
 // (docs/protocol.md §6.6).
 func (o *outputs) selfCheck(now time.Time, eng *cues.Engine) bool {
+	checked := o.checkDevices() // devices.go
 	o.write(now, eng)
 	for _, want := range o.scratch {
 		out := o.m[outputKey{want.Channel, want.Role}]
@@ -139,7 +141,7 @@ func (o *outputs) selfCheck(now time.Time, eng *cues.Engine) bool {
 			return false
 		}
 	}
-	return true
+	return checked
 }
 
 // halt drives every output of the board to its safe state (dark, not
