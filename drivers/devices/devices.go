@@ -165,6 +165,20 @@ func notAnswering(s drivers.DeviceSpec, err error) error {
 	return fmt.Errorf("devices: %s does not answer: %w (check its wiring, power and address: i2cdetect -y %s)", s, err, busNumber(s.Bus))
 }
 
+// checkFailed is the error of a device check: the device did not answer
+// (readErr), or it answered as after a reset and was set up again dark
+// (setupErr nil) or could not be (setupErr).
+func checkFailed(s drivers.DeviceSpec, readErr, setupErr error) error {
+	why := "was reset (power lost?)"
+	if readErr != nil {
+		why, setupErr = "does not answer", readErr
+	}
+	if setupErr == nil {
+		return fmt.Errorf("devices: %s %s: set up again, dark", s, why)
+	}
+	return fmt.Errorf("devices: %s %s: %w", s, why, setupErr)
+}
+
 func busNumber(bus string) string {
 	if len(bus) > 3 && bus[:3] == "i2c" {
 		return bus[3:]

@@ -167,10 +167,7 @@ func (m *mcpBoard) check() error {
 	if err == nil && dir == m.iodir {
 		return nil
 	}
-	why := "does not answer"
-	if err == nil {
-		why = "was reset (power lost?)"
-	}
+	var setup error
 	for port := range 2 {
 		m.olat[port] = m.olat[port]&^m.outs[port] | m.dark[port]&m.outs[port]
 	}
@@ -180,14 +177,11 @@ func (m *mcpBoard) check() error {
 		{mcpIODIR, m.iodir[0], m.iodir[1]},
 		{mcpGPPU, m.gppu[0], m.gppu[1]},
 	} {
-		if e := m.write(w...); e != nil && err == nil {
-			err = e
+		if e := m.write(w...); e != nil && setup == nil {
+			setup = e
 		}
 	}
-	if err == nil {
-		return fmt.Errorf("devices: %s %s: set up again, dark", m.s, why)
-	}
-	return fmt.Errorf("devices: %s %s: %w", m.s, why, err)
+	return checkFailed(m.s, err, setup)
 }
 
 // halt writes every output dark; the pins stay outputs, driven dark.

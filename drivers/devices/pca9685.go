@@ -182,24 +182,17 @@ func (p *pcaBoard) check() error {
 	if err == nil && mode[0]&pcaSleep == 0 {
 		return nil
 	}
-	why := "does not answer"
-	if err == nil {
-		why = "was reset (power lost?)"
-	}
 	_ = p.allOff()
-	if err == nil {
-		if dev, e := pca9685.NewI2C(p.raw.Bus, p.raw.Addr); e == nil {
-			p.dev = dev
-			_ = p.allOff()
-			err = p.setFrequency(p.freq)
-		} else {
-			err = e
-		}
-		if err == nil {
-			return fmt.Errorf("devices: %s %s: set up again, dark", p.s, why)
-		}
+	if err != nil {
+		return checkFailed(p.s, err, nil)
 	}
-	return fmt.Errorf("devices: %s %s: %w", p.s, why, err)
+	dev, setup := pca9685.NewI2C(p.raw.Bus, p.raw.Addr)
+	if setup == nil {
+		p.dev = dev
+		_ = p.allOff()
+		setup = p.setFrequency(p.freq)
+	}
+	return checkFailed(p.s, nil, setup)
 }
 
 // halt turns every channel fully off, in one write.
