@@ -31,9 +31,9 @@ var (
 	patternsSection = &section{keys: []string{"slow", "fast", "wink_on", "wink_every", "alternate", "double_every"}}
 	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway", "escalate_after"}}
 	channelSection  = &section{
-		keys: []string{"station", "label", "standby_lamp", "go_lamp", "call_lamp", "call_out",
-			"ack_button", "call_button", "require_ack", "go_requires_ack", "go_hold", "stuck_after",
-			"call_hold", "brightness", "call_in", "escalate_after"},
+		keys: []string{"station", "label", RoleStandbyLamp, RoleGoLamp, RoleCallLamp, RoleCallOut,
+			RoleAckButton, RoleCallButton, "require_ack", "go_requires_ack", "go_hold", "stuck_after",
+			"call_hold", "brightness", RoleCallIn, "escalate_after"},
 		sub: map[string]*section{},
 	}
 	fileSection = &section{
