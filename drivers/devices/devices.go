@@ -265,6 +265,16 @@ func (b *Board) Halt() error {
 	return err
 }
 
+// Backend is the wrapped board's own name for what drives its pins
+// (drivers/gpio's "chardev" or "gpiomem"), for the station's info;
+// "devices" when the wrapped board has none.
+func (b *Board) Backend() string {
+	if n, ok := b.base.(interface{ Backend() string }); ok {
+		return n.Backend()
+	}
+	return "devices"
+}
+
 // Check implements drivers.Checker: every device is asked whether it
 // still answers and is set up; one that is not is written dark and set
 // up again (its outputs dark), and the error names it.
