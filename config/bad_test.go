@@ -803,7 +803,7 @@ channels:
 		yaml: `
 - show: x
 `,
-		want: "show.yaml:1: must be a mapping, not a list (keys here: show, mqtt, osc, web, consoles, patterns, stations, channels, intercom)",
+		want: "show.yaml:1: must be a mapping, not a list (keys here: show, mqtt, osc, web, consoles, patterns, report, stations, channels, intercom)",
 	},
 	{
 		name: "two documents",
@@ -1079,6 +1079,35 @@ channels: {fly: {standby_lamp: GPIO17}}
 		name: "comments only",
 		yaml: "\n# show: Hamlet\n",
 		want: "show.yaml:1: the file is empty (start from the example in docs/configuration.md; cuelightd --demo runs the built-in demo show)",
+	},
+	{
+		name: "record not an absolute path",
+		yaml: `
+show: x
+stations: {a: {driver: gpio, record: showlog.db}}
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: "show.yaml:2: stations.a.record: \"showlog.db\" is not an absolute path (write an absolute path, e.g. /var/lib/cuelight/showlog.db)",
+	},
+	{
+		name: "report late_ack out of range",
+		yaml: `
+show: x
+report: {late_ack: 500ms}
+stations: {a: {driver: gpio}}
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: "show.yaml:2: report.late_ack: 500ms is outside 1s to 10m (the default is 10s)",
+	},
+	{
+		name: "report unknown key",
+		yaml: `
+show: x
+report: {late: 5s}
+stations: {a: {driver: gpio}}
+channels: {fly: {standby_lamp: GPIO17}}
+`,
+		want: "show.yaml:2: report.late: unknown key (accepted here: late_ack)",
 	},
 	{
 		name: "min_brightness zero",

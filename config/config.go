@@ -38,6 +38,7 @@ type Config struct {
 	Web      Web       // the web listener (sim board API, health check)
 	Consoles Consoles  // lighting-console integrations
 	Patterns Patterns  // lamp pattern timings
+	Report   Report    // the performance report
 	Stations []Station // in file order, at least one
 	Channels []Channel // in file order, at least one
 	Intercom Intercom  // intercom integrations (docs/protocol.md §10)
@@ -46,6 +47,13 @@ type Config struct {
 	// with allow_boot_pins, a TLS check turned off, ...). Each prints in
 	// the same FILE:LINE: key: message form as an error.
 	Warnings []Problem
+}
+
+// Report is the report: section (docs/report.md).
+type Report struct {
+	// LateAck: an ack that took longer is flagged late in the report
+	// (default DefaultLateAck).
+	LateAck time.Duration
 }
 
 // Broker values.
@@ -200,6 +208,9 @@ type Station struct {
 	// EscalateAfter is the station's default for its channels'
 	// escalate_after (0: no escalation).
 	EscalateAfter time.Duration
+	// Record is the show log's path when this station records the whole
+	// show (docs/report.md); "" when it does not.
+	Record string
 	// Devices are the station's add-on boards on I²C and SPI
 	// (docs/protocol.md §11); their pins are named "<device>:<n>".
 	Devices []Device

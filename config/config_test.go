@@ -130,6 +130,7 @@ func TestSpecExample(t *testing.T) {
 			Slow: time.Second, Fast: 250 * time.Millisecond, WinkOn: 150 * time.Millisecond,
 			WinkEvery: 2 * time.Second, Alternate: 500 * time.Millisecond, DoubleEvery: time.Second,
 		},
+		Report:   Report{LateAck: 10 * time.Second},
 		Stations: []Station{{Name: "sl-wing", Driver: "gpio", Debounce: 20 * time.Millisecond, MinBrightness: 0.1, Line: 17}},
 		Channels: []Channel{
 			{

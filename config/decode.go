@@ -39,6 +39,7 @@ type rawFile struct {
 	Web      rawWeb
 	Eos      *rawEos
 	Patterns rawPatterns
+	Report   rawReport
 	Stations []rawStation
 	Channels []rawChannel
 	Intercom rawIntercom
@@ -93,6 +94,10 @@ type rawPatterns struct {
 	Slow, Fast, WinkOn, WinkEvery, Alternate, DoubleEvery val[time.Duration]
 }
 
+type rawReport struct {
+	LateAck val[time.Duration]
+}
+
 type rawStation struct {
 	Name          string
 	Line          int
@@ -100,6 +105,7 @@ type rawStation struct {
 	AllowBootPins val[bool]
 	Debounce      val[time.Duration]
 	MinBrightness val[float64]
+	Record        val[string]
 	Gateway       val[bool]
 	EscalateAfter val[time.Duration]
 	Devices       []rawDevice            // devices: (devices.go)
@@ -660,6 +666,11 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 			p.Alternate, p.DoubleEvery = d.duration(m, "alternate"), d.duration(m, "double_every")
 		}
 	}
+	if e, ok := top["report"]; ok {
+		if m, _ := d.fields(e.path, e.line, e.val, reportSection); m != nil {
+			f.Report.LateAck = d.duration(m, "late_ack")
+		}
+	}
 	if e, ok := top["stations"]; ok {
 		f.stations = val[bool]{V: true, Line: e.line, Set: true}
 		list, ok := d.entries(e.path, e.line, e.val, "write stations: {NAME: {driver: gpio}}")
@@ -742,6 +753,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.AllowBootPins = d.boolean(m, "allow_boot_pins")
 	s.Debounce = d.duration(m, "debounce")
 	s.MinBrightness = d.number(m, "min_brightness")
+	s.Record = d.text(m, "record", "write the show log's path, e.g. /var/lib/cuelight/showlog.db")
 	s.Gateway = d.boolean(m, "gateway")
 	s.EscalateAfter = d.duration(m, "escalate_after")
 	d.decodeDevices(&s, m)

@@ -67,7 +67,7 @@ func checkInvariants(t *testing.T, c *Config) {
 		if _, ok := c.Station(c.MQTT.EmbeddedStation); !ok {
 			t.Fatalf("embedded broker on unknown station %q", c.MQTT.EmbeddedStation)
 		}
-		if !isLoopback(c.MQTT.Listen) && len(c.MQTT.Users) == 0 {
+		if !IsLoopback(c.MQTT.Listen) && len(c.MQTT.Users) == 0 {
 			t.Fatalf("embedded broker on %s without users", c.MQTT.Listen)
 		}
 	}

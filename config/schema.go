@@ -29,7 +29,8 @@ var (
 	eosSection      = &section{keys: []string{"cue_list"}}
 	consolesSection = &section{keys: []string{"eos"}, sub: map[string]*section{"eos": eosSection}}
 	patternsSection = &section{keys: []string{"slow", "fast", "wink_on", "wink_every", "alternate", "double_every"}}
-	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway", "escalate_after"}}
+	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway", "escalate_after", "record"}}
+	reportSection   = &section{keys: []string{"late_ack"}}
 	channelSection  = &section{
 		keys: []string{"station", "label", RoleStandbyLamp, RoleGoLamp, RoleCallLamp, RoleCallOut,
 			RoleAckButton, RoleCallButton, "require_ack", "go_requires_ack", "go_hold", "stuck_after",
@@ -37,10 +38,10 @@ var (
 		sub: map[string]*section{},
 	}
 	fileSection = &section{
-		keys: []string{"show", "mqtt", "osc", "web", "consoles", "patterns", "stations", "channels", "intercom"},
+		keys: []string{"show", "mqtt", "osc", "web", "consoles", "patterns", "report", "stations", "channels", "intercom"},
 		sub: map[string]*section{
 			"mqtt": mqttSection, "osc": oscSection, "web": webSection, "consoles": consolesSection,
-			"patterns": patternsSection, "stations": {each: stationSection}, "channels": {each: channelSection},
+			"patterns": patternsSection, "report": reportSection, "stations": {each: stationSection}, "channels": {each: channelSection},
 			"intercom": intercomSection,
 		},
 	}

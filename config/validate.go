@@ -31,6 +31,8 @@ const (
 	DefaultGoHold        = cues.DefaultGoHold
 	DefaultStuckAfter    = drivers.DefaultStuckAfter
 	DefaultCallHold      = cues.DefaultCallHold
+	// DefaultLateAck is report.late_ack when not given.
+	DefaultLateAck = 10 * time.Second
 	// DefaultMinBrightness is stations.<s>.min_brightness when not given.
 	DefaultMinBrightness = 0.1
 )
@@ -102,6 +104,7 @@ func (d *decoder) validate(f *rawFile) *Config {
 		}
 	}
 	d.validatePatterns(f, c)
+	c.Report.LateAck = d.durationIn(f.Report.LateAck, "report.late_ack", DefaultLateAck, time.Second, 10*time.Minute, false)
 	d.validateChannels(f, c)
 	d.validateIntercom(f, c)
 	d.checkPorts(f, c)

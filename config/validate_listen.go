@@ -54,7 +54,7 @@ func mustPort(p string) uint16 {
 
 // isLoopback reports whether a listen address accepts loopback
 // connections only.
-func isLoopback(listen string) bool {
+func IsLoopback(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return false

@@ -168,7 +168,7 @@ func (d *decoder) validateEmbeddedPlacement(f *rawFile, c *Config) {
 		d.errf(brokerLine(f), "mqtt.embedded_url", "the URL the other stations connect to: the address of "+orDash(m.EmbeddedStation)+", e.g. tcp://10.10.0.2:1883",
 			"is required when several stations share the embedded broker")
 	}
-	if m.Listen != "" && isLoopback(m.Listen) {
+	if m.Listen != "" && IsLoopback(m.Listen) {
 		d.errf(lineOr(r.Listen.Line, brokerLine(f)), "mqtt.listen", "listen on the show LAN, e.g. 0.0.0.0:1883, and add mqtt.users",
 			"%s is loopback only, but the other stations must reach the embedded broker", m.Listen)
 	}
@@ -339,7 +339,7 @@ func (d *decoder) validateUsers(r *rawMQTT, m *MQTT) {
 		}
 		m.Users = append(m.Users, u)
 	}
-	if m.Listen != "" && !isLoopback(m.Listen) && len(r.Users) == 0 {
+	if m.Listen != "" && !IsLoopback(m.Listen) && len(r.Users) == 0 {
 		d.errf(r.Listen.Line, "mqtt.listen", "add mqtt.users with bcrypt password hashes, or listen on 127.0.0.1",
 			"%s is reachable from the network, and anonymous access is never allowed there", m.Listen)
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -40,6 +41,16 @@ func (d *decoder) validateStations(f *rawFile, c *Config) {
 			s.MinBrightness = b.V
 			if !(b.V > 0 && b.V <= 1) {
 				d.errf(b.Line, path+".min_brightness", fmt.Sprintf("more than 0 and at most 1: a dark lamp must never mean GO; the default is %g", DefaultMinBrightness), "%g is out of range", b.V)
+			}
+		}
+		if p := r.Record; p.Set {
+			switch {
+			case !filepath.IsAbs(p.V):
+				d.errf(p.Line, path+".record", "write an absolute path, e.g. /var/lib/cuelight/showlog.db", "%q is not an absolute path", p.V)
+			case strings.HasSuffix(p.V, "/"):
+				d.errf(p.Line, path+".record", "write the database file's path, e.g. /var/lib/cuelight/showlog.db", "%q is a directory", p.V)
+			default:
+				s.Record = filepath.Clean(p.V)
 			}
 		}
 		s.EscalateAfter = d.durationIn(r.EscalateAfter, path+".escalate_after", 0, MinEscalateAfter, MaxEscalateAfter, true)

@@ -380,6 +380,17 @@ func (e *Engine) States(dst []ChannelState) []ChannelState {
 //
 // The Result's slices are valid until the next Apply or Advance.
 func (e *Engine) Apply(now time.Time, c Command) Result {
+	if e.arrive(now, &c) {
+		e.command(now, &c)
+	}
+	return e.res
+}
+
+// arrive starts a call for command c arriving at now: timers due by now
+// fire, the booth is heard (a lost link restored) for a FromBooth command,
+// and a label that breaks the label rule is refused. It reports whether
+// the command may go on.
+func (e *Engine) arrive(now time.Time, c *Command) bool {
 	e.begin()
 	e.runTimers(now)
 	if c.FromBooth && e.hb > 0 {
@@ -387,17 +398,16 @@ func (e *Engine) Apply(now time.Time, c Command) Result {
 			e.heard = now
 		}
 		if e.lost {
-			e.restore(now, &c)
+			e.restore(now, c)
 		}
 	}
 	if c.HasLabel {
 		if err := CheckLabel(c.Label); err != nil {
-			e.refuseLabel(now, &c, err)
-			return e.res
+			e.refuseLabel(now, c, err)
+			return false
 		}
 	}
-	e.command(now, &c)
-	return e.res
+	return true
 }
 
 // command carries out c at now: the part of Apply after timers and the

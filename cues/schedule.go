@@ -35,21 +35,8 @@ func (e *Engine) Schedule(now, due time.Time, c Command) Result {
 	if !due.After(now) {
 		return e.Apply(now, c)
 	}
-	e.begin()
-	e.runTimers(now)
-	if c.FromBooth && e.hb > 0 {
-		if now.After(e.heard) {
-			e.heard = now
-		}
-		if e.lost {
-			e.restore(now, &c)
-		}
-	}
-	if c.HasLabel {
-		if err := CheckLabel(c.Label); err != nil {
-			e.refuseLabel(now, &c, err)
-			return e.res
-		}
+	if !e.arrive(now, &c) {
+		return e.res
 	}
 	if due.Sub(now) > MaxScheduleAhead {
 		i, ok := e.idx[c.Channel]

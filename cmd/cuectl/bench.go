@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -99,7 +98,7 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 		return exitUsage
 	}
 	t := o.oscTarget()
-	if *load > 0 && !isLoopback(t.addr) {
+	if *load > 0 && !config.IsLoopback(t.addr) {
 		fmt.Fprintf(c.stderr, "cuectl bench: --load floods the station with datagrams: allowed only against a station on this computer (loopback), not %s; use --load 0\n", t.addr)
 		return exitUsage
 	}
@@ -532,19 +531,6 @@ func runLoad(ctx context.Context, addr string, rate int, kind string, maxDur tim
 		}
 		sent.Store(n)
 	}
-}
-
-// isLoopback reports whether host:port names this computer only.
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }
 
 // The targets of docs/protocol.md §8.

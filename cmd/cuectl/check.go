@@ -198,7 +198,9 @@ func (r *checkRun) run(ctx context.Context, names []string) int {
 		}
 		return c.report(oscOrMQTT(t, o, err))
 	}
-	return r.summary()
+	code := r.summary()
+	r.recordCheck(ctx) // showlog.go
+	return code
 }
 
 func oscOrMQTT(t oscTarget, o *opts, err error) error {

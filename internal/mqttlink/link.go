@@ -161,8 +161,9 @@ type Link struct {
 
 	// Hot path: out's lock is held only to queue or take an item, never
 	// during I/O.
-	out  *outbox
-	wake chan struct{} // cap 1: work for the publisher
+	out     *outbox
+	wake    chan struct{} // cap 1: work for the publisher
+	markers markerQueue   // performance markers (marker.go)
 
 	// pubSem serialises publishing (publisher goroutine, OnConnect, Close)
 	// so that retained states go out in the order they were taken.

@@ -109,9 +109,8 @@ func New(cfg *config.Config) *View {
 func (v *View) State(s mqttlink.State) Outcome {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ch := v.channels[s.Channel]
-	if ch == nil || s.Station != ch.Station {
-		v.count.Unknown++
+	ch := v.known(s.Channel, s.Station)
+	if ch == nil {
 		return Unknown
 	}
 	if ch.State.State != "" && !Newer(s, ch.State) {
@@ -121,6 +120,17 @@ func (v *View) State(s mqttlink.State) Outcome {
 	ch.State = s
 	v.publish(Update{Kind: UpdateState, Channel: v.channelLocked(ch)})
 	return Applied
+}
+
+// known returns the show's channel ch if station owns it, else counts an
+// unknown message and returns nil. v.mu is held.
+func (v *View) known(ch, station string) *Channel {
+	c := v.channels[ch]
+	if c == nil || c.Station != station {
+		v.count.Unknown++
+		return nil
+	}
+	return c
 }
 
 func (v *View) channelLocked(c *Channel) Channel {
@@ -135,9 +145,7 @@ func (v *View) channelLocked(c *Channel) Channel {
 func (v *View) Event(ev mqttlink.Event) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ch := v.channels[ev.Channel]
-	if ch == nil || ev.Station != ch.Station {
-		v.count.Unknown++
+	if v.known(ev.Channel, ev.Station) == nil {
 		return false
 	}
 	if len(v.events) == EventHistory {

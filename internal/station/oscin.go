@@ -62,6 +62,9 @@ func (s *Station) deliver(address string, r route, from *osc.Sender) {
 		return
 	case routeError:
 		s.oscCount.errors.Add(1)
+	case routeMarker:
+		s.publishMarker(address, r.marker, back)
+		r = markerHeartbeat()
 	case routePing:
 		s.rep.reply(back, osc.NewMessage("/cuelight/pong"))
 		r = route{kind: routeCommands, cmds: []cues.Command{{Verb: cues.VerbHeartbeat, Source: cues.SourceOSC, FromBooth: true}}}

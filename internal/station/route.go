@@ -30,6 +30,7 @@ const (
 	routeSync                       // reply every channel's state
 	routeError                      // reply /cuelight/error with reason
 	routeElsewhere                  // matches only channels of other stations: not an error here
+	routeMarker                     // a performance marker for the show log (record.go)
 )
 
 // route is the outcome of reading one OSC message.
@@ -46,6 +47,7 @@ type route struct {
 	fwdAll     bool
 	echoRemote []string // other stations' channels whose state (from the show view) is sent back
 	reason     string   // for routeError
+	marker     marker   // for routeMarker (record.go)
 }
 
 // router turns OSC messages into cue commands for this station. It is used
@@ -115,6 +117,9 @@ func (r *router) route(m *osc.Message) route {
 				return r.commands(cues.Command{Verb: cues.VerbRelease})
 			}
 			return route{kind: routeError, reason: "unknown show-wide command " + parts[2] + ": use hold or release"}
+		}
+		if parts[1] == "show" && isMarkerKind(parts[2]) {
+			return r.routeShow(parts[2], m)
 		}
 		if parts[1] == "cue" && parts[2] == "go" {
 			a := readArgs(m, true)

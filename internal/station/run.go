@@ -78,6 +78,11 @@ func (s *Station) Run(ctx context.Context, web http.Handler) error {
 			return hs.Shutdown(c)
 		})
 	}
+	// The show log (record.go), when this station records: an MQTT
+	// subscriber like any other, never on the cue path.
+	if s.recordPath() != "" && p.brokerURL != "none" {
+		g.Go(func() error { return s.runRecorder(gctx, p.brokerURL) })
+	}
 	// The cue loop runs on its own context so that it outlives the other
 	// tasks during the clean stop.
 	loopDone := make(chan error, 1)

@@ -20,6 +20,7 @@ import (
 	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/intercom/greengo"
 	"github.com/cuelight/cuelight/internal/mqttlink"
+	"github.com/cuelight/cuelight/internal/recorder"
 	"github.com/cuelight/cuelight/internal/showview"
 	"github.com/cuelight/cuelight/osc"
 )
@@ -60,6 +61,8 @@ type Options struct {
 	// onEvent, for tests, sees every event the station reports, on the cue
 	// loop, whether or not MQTT is configured.
 	onEvent func(cues.Event)
+	// onRecorded, for tests, sees every message the recorder handles.
+	onRecorded func(m recorder.Message, stored bool)
 }
 
 // Station is one running cuelightd. Create it with New, run it with Run.
@@ -112,6 +115,8 @@ type Station struct {
 	scratchStates []cues.ChannelState
 
 	ready atomic.Bool
+
+	markers atomic.Int64 // performance markers published (record.go)
 }
 
 // New builds a station from the show file: it opens every output dark and
