@@ -130,6 +130,10 @@ func (s *Station) handleOSC(now time.Time, req request) {
 		s.apply(now, res, req.from)
 		if req.from != nil {
 			for _, rf := range res.Refused {
+				if s.gw != nil && req.r.fwdAll && c.Verb == cues.VerbGoCue && rf.Channel == "" &&
+					rf.Reason != cues.ReasonHold && rf.Reason != cues.ReasonCueLabel {
+					continue // no channel of the gateway's stands by for it; other stations' may
+				}
 				s.rep.replyError(req.from, req.address, rf.Reason)
 			}
 		}
