@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/cuelight/cuelight/drivers"
 )
 
 // ErrUnknownName is returned (wrapped) by ParseState, ParseVerb and
@@ -229,7 +231,7 @@ const (
 	CallOut          // the optional call signal (relay to an intercom call input, buzzer)
 )
 
-var roleNames = [...]string{"", "standby_lamp", "go_lamp", "call_lamp", "call_out"}
+var roleNames = [...]string{"", drivers.RoleStandbyLamp, drivers.RoleGoLamp, drivers.RoleCallLamp, drivers.RoleCallOut}
 
 // String returns "standby_lamp", "go_lamp", "call_lamp" or "call_out".
 func (r Role) String() string {

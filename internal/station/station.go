@@ -148,7 +148,7 @@ func New(o Options) (*Station, error) {
 		cfg: o.Config, name: o.Station, clock: o.Clock, log: o.Logger,
 		epoch: o.Epoch, started: o.Clock.Now(), notify: o.Notify, opts: o,
 		board:    o.Board,
-		out:      &outputs{board: o.Board, log: o.Logger, m: map[outputKey]*output{}},
+		out:      newOutputs(o.Board, o.Logger, o.Config, o.Station),
 		buttonOf: map[string]buttonRef{},
 		buttons:  make(chan drivers.ButtonEvent, 64),
 		oscIn:    make(chan request, 256),
