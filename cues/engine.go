@@ -423,7 +423,7 @@ func (e *Engine) command(now time.Time, c *Command) {
 	case VerbHeartbeat:
 		// Heard in Apply; nothing more.
 	default:
-		if c.Verb == 0 || c.Verb > VerbCallIn {
+		if c.Verb == 0 || c.Verb > VerbFault {
 			e.refuse(-1, c.Channel, ReasonUnknownVerb, now, c)
 			break
 		}
@@ -698,7 +698,7 @@ func (e *Engine) channelVerb(i int, now time.Time, c *Command) {
 	case VerbCallIn:
 		e.callIn(i, now, c)
 		return
-	case VerbButtonStuck:
+	case VerbButtonStuck, VerbFault:
 		reason := c.Reason
 		if reason == "" {
 			reason = "button stuck"

@@ -74,7 +74,7 @@ func (s *Station) reportFaults(now time.Time) {
 	for len(s.out.faults) > 0 {
 		f := s.out.faults[0]
 		s.out.faults = s.out.faults[1:]
-		res := s.engine.Apply(now, cues.Command{Verb: cues.VerbButtonStuck, Channel: f.channel, Source: cues.SourceButton, Reason: f.reason})
+		res := s.engine.Apply(now, cues.Command{Verb: cues.VerbFault, Channel: f.channel, Source: cues.SourceDevice, Reason: f.reason})
 		for _, ev := range res.Events {
 			s.rep.event(ev)
 		}
