@@ -11,11 +11,13 @@
 #                   arm64 kernel in QEMU raspi3b (root: may apt-get install
 #                   qemu-system-arm; caches the kernel; docs/hardware-test.md)
 #   make clean      remove dist/
+#   make scale      the 50-station scale run and the 10-station latency run
+#                   (CUELIGHT_SCALE=1; docs/performance.md)
 #
 # Version: deploy/version.sh (git describe, or 0.0.0-DATE-SHA before the
 # first tag); override with VERSION=v1.2.3 make dist.
 
-.PHONY: dist deb test test-arm test-gpio-vm clean
+.PHONY: dist deb test test-arm test-gpio-vm clean scale
 
 dist:
 	deploy/build.sh all
@@ -36,3 +38,17 @@ test-gpio-vm:
 
 clean:
 	rm -rf dist
+
+# The scale run of docs/performance.md (not in go test ./...): 50 cuelightd
+# processes (sim driver) × 4 channels on one Mosquitto through one gateway,
+# a scripted show; then the latency run with 10 stations; before them the
+# 3-node NATS cluster test (a node killed mid-show). Figures are printed by
+# the tests (-v). Needs mosquitto and nats-server. Override STATIONS, CUES.
+STATIONS ?= 50
+CUES ?= 40
+scale:
+	CUELIGHT_SCALE=1 CUELIGHT_REQUIRE_PEERS=1 go test -count=1 -timeout 5m -run 'TestShowNATSNodeKilled$$' -v ./cmd/cuelightd
+	CUELIGHT_SCALE=1 CUELIGHT_REQUIRE_PEERS=1 CUELIGHT_SCALE_STATIONS=$(STATIONS) CUELIGHT_SCALE_CUES=$(CUES) \
+		go test -count=1 -timeout 15m -run 'TestScale$$' -v ./cmd/cuelightd
+	CUELIGHT_SCALE=1 CUELIGHT_REQUIRE_PEERS=1 CUELIGHT_SCALE_STATIONS=10 CUELIGHT_SCALE_CUES=100 \
+		go test -count=1 -timeout 15m -run 'TestScale$$' -v ./cmd/cuelightd

@@ -19,6 +19,7 @@ package config
 
 import (
 	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/drivers"
 
 	"fmt"
 	"net/netip"
@@ -232,6 +233,13 @@ type Station struct {
 	// Record is the show log's path when this station records the whole
 	// show (docs/report.md); "" when it does not.
 	Record string
+	// Devices are the station's add-on boards on I²C and SPI
+	// (docs/protocol.md §11); their pins are named "<device>:<n>".
+	Devices []Device
+	// Colors are the colours the show gives an RGB lamp per state
+	// ("standby", "ack", "go", "hold", "lost") and for the call lamp
+	// ("call"); nil when none. Color fills in the defaults.
+	Colors map[string]drivers.RGB
 	Line   int // line of the station's key in the file
 }
 
@@ -264,15 +272,16 @@ type Pin struct {
 	Line int
 }
 
-// Roles of a pin within a channel; they are the config keys (docs/protocol.md §7).
+// Roles of a pin within a channel; they are the config keys (docs/protocol.md §5),
+// defined once in drivers.
 const (
-	RoleStandbyLamp = "standby_lamp"
-	RoleGoLamp      = "go_lamp"
-	RoleCallLamp    = "call_lamp"
-	RoleCallOut     = "call_out"
-	RoleAckButton   = "ack_button"
-	RoleCallButton  = "call_button"
-	RoleCallIn      = "call_in" // an input from an intercom's call signal (docs/protocol.md §10)
+	RoleStandbyLamp = drivers.RoleStandbyLamp
+	RoleGoLamp      = drivers.RoleGoLamp
+	RoleCallLamp    = drivers.RoleCallLamp
+	RoleCallOut     = drivers.RoleCallOut
+	RoleAckButton   = drivers.RoleAckButton
+	RoleCallButton  = drivers.RoleCallButton
+	RoleCallIn      = drivers.RoleCallIn // an input from an intercom's call signal (docs/protocol.md §10)
 )
 
 // PinUse is one pin of a channel with its role.

@@ -110,6 +110,8 @@ type rawStation struct {
 	Record        val[string]
 	Gateway       val[bool]
 	EscalateAfter val[time.Duration]
+	Devices       []rawDevice            // devices: (devices.go)
+	Colors        map[string]val[string] // colors: (devices.go)
 }
 
 type rawChannel struct {
@@ -757,6 +759,7 @@ func (d *decoder) decodeStation(e kv) rawStation {
 	s.Record = d.text(m, "record", "write the show log's path, e.g. /var/lib/cuelight/showlog.db")
 	s.Gateway = d.boolean(m, "gateway")
 	s.EscalateAfter = d.duration(m, "escalate_after")
+	d.decodeDevices(&s, m)
 	return s
 }
 

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/cuelight/cuelight/drivers/rpi"
 )
 
 // TestDocsExamples parses every YAML example of docs/configuration.md: a
@@ -61,8 +63,8 @@ func TestDocsExamples(t *testing.T) {
 func TestHeaderTable(t *testing.T) {
 	t.Parallel()
 	seen := map[int]int{}
-	for pin, g := range header {
-		if g >= 0 {
+	for pin := 1; pin <= rpi.HeaderPins; pin++ {
+		if g := rpi.GPIOAt(pin); g >= 0 {
 			if prev, dup := seen[g]; dup {
 				t.Errorf("GPIO%d on header pins %d and %d", g, prev, pin)
 			}

@@ -12,7 +12,7 @@ import (
 
 // freeKeyParents are the mappings whose keys are names the user chooses:
 // their children appear as "*" in key paths.
-var freeKeyParents = []string{"stations", "channels", "mqtt.users", "web.users", "intercom.greengo.channels"}
+var freeKeyParents = []string{"stations", "channels", "mqtt.users", "web.users", "intercom.greengo.channels", "stations.*.devices"}
 
 // normalize maps a key path to its schema form: the pin roles share one
 // pin section, so channels.*.ack_button.pull becomes channels.*.PIN.pull.

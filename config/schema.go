@@ -33,9 +33,9 @@ var (
 	stationSection  = &section{keys: []string{"driver", "allow_boot_pins", "debounce", "min_brightness", "gateway", "escalate_after", "record"}}
 	reportSection   = &section{keys: []string{"late_ack"}}
 	channelSection  = &section{
-		keys: []string{"station", "label", "standby_lamp", "go_lamp", "call_lamp", "call_out",
-			"ack_button", "call_button", "require_ack", "go_requires_ack", "go_hold", "stuck_after",
-			"call_hold", "brightness", "call_in", "escalate_after"},
+		keys: []string{"station", "label", RoleStandbyLamp, RoleGoLamp, RoleCallLamp, RoleCallOut,
+			RoleAckButton, RoleCallButton, "require_ack", "go_requires_ack", "go_hold", "stuck_after",
+			"call_hold", "brightness", RoleCallIn, "escalate_after"},
 		sub: map[string]*section{},
 	}
 	fileSection = &section{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cuelight/cuelight/cues"
+	"github.com/cuelight/cuelight/drivers"
 )
 
 // This file turns the raw file struct into a validated Config: the order
@@ -26,9 +27,9 @@ const (
 	DefaultMaxPacketSize = 65536
 	DefaultOSCListen     = "0.0.0.0:53100"
 	DefaultWebListen     = "127.0.0.1:8080"
-	DefaultDebounce      = 20 * time.Millisecond
+	DefaultDebounce      = drivers.DefaultDebounce
 	DefaultGoHold        = cues.DefaultGoHold
-	DefaultStuckAfter    = 10 * time.Second
+	DefaultStuckAfter    = drivers.DefaultStuckAfter
 	DefaultCallHold      = cues.DefaultCallHold
 	// DefaultLateAck is report.late_ack when not given.
 	DefaultLateAck = 10 * time.Second

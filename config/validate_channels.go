@@ -2,6 +2,8 @@ package config
 
 import (
 	"strings"
+
+	"github.com/cuelight/cuelight/drivers/rpi"
 	"time"
 )
 
@@ -76,7 +78,7 @@ func (d *decoder) validateChannels(f *rawFile, c *Config) {
 			if stOK {
 				owners := used[st.Name]
 				if owners == nil {
-					owners = map[string]pinOwner{}
+					owners = busPins(st) // devices.go
 					used[st.Name] = owners
 				}
 				if first, dup := owners[pin.Name]; dup {
@@ -139,6 +141,9 @@ func (d *decoder) validatePin(rp rawPin, path, role string, st Station, stOK boo
 	}
 	button := role == RoleAckButton || role == RoleCallButton || role == RoleCallIn
 	p := Pin{Name: rp.Name.V, Line: rp.Line, ActiveLow: button}
+	if strings.Contains(rp.Name.V, ":") { // a device pin (devices.go)
+		return d.devicePin(p, rp, path, role, button, st, stOK)
+	}
 	n, msg, hint := parsePinName(rp.Name.V)
 	if msg != "" {
 		d.errf(rp.Name.Line, path, hint, "%s", msg)
@@ -187,7 +192,7 @@ func (d *decoder) bootRule(p Pin, path string, button bool, st Station) {
 	var reason string
 	switch {
 	case n == 0 || n == 1 || n == 14 || n == 15:
-		reason = bootPinReason(n)
+		reason = rpi.BootPinReason(n)
 	case (n == 2 || n == 3) && button && !p.ActiveLow:
 		reason = "has a 1.8 kΩ pull-up on the board, so an active-high button reads as pressed"
 	case n >= 2 && n <= 8 && !button && !p.ActiveLow:

@@ -54,6 +54,7 @@ func (d *decoder) validateStations(f *rawFile, c *Config) {
 			}
 		}
 		s.EscalateAfter = d.durationIn(r.EscalateAfter, path+".escalate_after", 0, MinEscalateAfter, MaxEscalateAfter, true)
+		d.validateDevices(r, &s)
 		c.Stations = append(c.Stations, s)
 	}
 }

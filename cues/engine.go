@@ -188,6 +188,7 @@ type Output struct {
 	Channel string  // channel name
 	Role    Role    // which output of the channel
 	Level   float64 // lamps: 0 dark, up to 1, scaled by the channel's brightness; CallOut: 0 or 1
+	State   State   // the channel's state (an RGB lamp's colour is the state's)
 }
 
 // channel is the engine's record of one channel.
@@ -422,7 +423,7 @@ func (e *Engine) command(now time.Time, c *Command) {
 	case VerbHeartbeat:
 		// Heard in Apply; nothing more.
 	default:
-		if c.Verb == 0 || c.Verb > VerbCallIn {
+		if c.Verb == 0 || c.Verb > VerbFault {
 			e.refuse(-1, c.Channel, ReasonUnknownVerb, now, c)
 			break
 		}
@@ -697,7 +698,7 @@ func (e *Engine) channelVerb(i int, now time.Time, c *Command) {
 	case VerbCallIn:
 		e.callIn(i, now, c)
 		return
-	case VerbButtonStuck:
+	case VerbButtonStuck, VerbFault:
 		reason := c.Reason
 		if reason == "" {
 			reason = "button stuck"
@@ -876,9 +877,10 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 	for i := range e.ch {
 		ch := &e.ch[i]
 		sp, gp := ch.lampPatterns()
-		dst = append(dst, Output{Channel: ch.spec.Name, Role: StandbyLamp, Level: level(ch, sp)})
+		st := ch.cs.State
+		dst = append(dst, Output{Channel: ch.spec.Name, Role: StandbyLamp, Level: level(ch, sp), State: st})
 		if ch.spec.Lamps == 2 {
-			dst = append(dst, Output{Channel: ch.spec.Name, Role: GoLamp, Level: level(ch, gp)})
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: GoLamp, Level: level(ch, gp), State: st})
 		}
 		calling := now.Before(ch.callUntil)
 		if ch.spec.HasCallLamp {
@@ -886,14 +888,14 @@ func (e *Engine) Outputs(now time.Time, dst []Output) []Output {
 			if calling || now.Before(ch.callInUntil) {
 				p = PatternFast
 			}
-			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallLamp, Level: level(ch, p)})
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallLamp, Level: level(ch, p), State: st})
 		}
 		if ch.spec.HasCallOut {
 			v := 0.0
 			if calling {
 				v = 1
 			}
-			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallOut, Level: v})
+			dst = append(dst, Output{Channel: ch.spec.Name, Role: CallOut, Level: v, State: st})
 		}
 	}
 	return dst

@@ -29,7 +29,7 @@ func Quiet(st ChannelState, c Command) bool {
 	switch c.Verb {
 	case VerbHeartbeat, VerbButtonRelease:
 		return true
-	case VerbButtonPress, VerbAck, VerbCall, VerbCallButton, VerbButtonStuck, VerbCallIn:
+	case VerbButtonPress, VerbAck, VerbCall, VerbCallButton, VerbButtonStuck, VerbCallIn, VerbFault:
 		return false // always reported: ack or press, call, fault, call_in, or refused
 	case VerbHold:
 		// Held: a duplicate. Lost: refused for the whole show, nothing on

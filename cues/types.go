@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/cuelight/cuelight/drivers"
 )
 
 // ErrUnknownName is returned (wrapped) by ParseState, ParseVerb and
@@ -89,12 +91,13 @@ const (
 	VerbCallButton         // the channel's call button: a call from the wing
 	VerbButtonStuck        // a driver reports a stuck button (fault)
 	VerbCallIn             // the channel's call_in input: a call from the intercom (docs/protocol.md §10)
+	VerbFault              // the station's hardware reports a fault on the channel: an output or a device (Command.Reason)
 )
 
 var verbNames = [...]string{
 	"", "standby", "standby_ack", "go", "force_go", "off", "ack", "call",
 	"brightness", "hold", "release", "go_cue", "heartbeat",
-	"button_press", "button_release", "call_button", "button_stuck", "call_in",
+	"button_press", "button_release", "call_button", "button_stuck", "call_in", "fault",
 }
 
 // String returns the verb's name, as in OSC addresses and MQTT commands:
@@ -174,11 +177,12 @@ const (
 	SourceMQTT          // an MQTT command
 	SourceWeb           // the web page or API
 	SourceTimer         // the engine itself: go_hold expiry, link loss
+	SourceDevice        // the station's own hardware: an output or a device that failed
 )
 
-var sourceNames = [...]string{"unknown", "button", "osc", "mqtt", "web", "timer"}
+var sourceNames = [...]string{"unknown", "button", "osc", "mqtt", "web", "timer", "device"}
 
-// String returns "button", "osc", "mqtt", "web", "timer", or "unknown" for
+// String returns "button", "osc", "mqtt", "web", "timer", "device", or "unknown" for
 // the zero value.
 func (s Source) String() string {
 	if int(s) < len(sourceNames) {
@@ -205,7 +209,7 @@ func (s *Source) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ParseSource parses "button", "osc", "mqtt", "web" or "timer". The error
+// ParseSource parses "button", "osc", "mqtt", "web", "timer" or "device". The error
 // wraps ErrUnknownName.
 func ParseSource(name string) (Source, error) {
 	for i, n := range sourceNames {
@@ -229,7 +233,7 @@ const (
 	CallOut          // the optional call signal (relay to an intercom call input, buzzer)
 )
 
-var roleNames = [...]string{"", "standby_lamp", "go_lamp", "call_lamp", "call_out"}
+var roleNames = [...]string{"", drivers.RoleStandbyLamp, drivers.RoleGoLamp, drivers.RoleCallLamp, drivers.RoleCallOut}
 
 // String returns "standby_lamp", "go_lamp", "call_lamp" or "call_out".
 func (r Role) String() string {

@@ -21,6 +21,7 @@ const (
 	RoleCallOut     = "call_out"
 	RoleAckButton   = "ack_button"
 	RoleCallButton  = "call_button"
+	RoleCallIn      = "call_in" // an input from an intercom's call signal
 )
 
 // Default button timings (docs/protocol.md §6.7).

@@ -270,7 +270,7 @@ func (b *benchRun) ackButtons(ctx context.Context) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, p := range body.Pins {
-		if p.Role == "ack_button" && out[p.Channel] == "" {
+		if p.Role == config.RoleAckButton && out[p.Channel] == "" {
 			out[p.Channel] = p.Name
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/drivers"
+	"github.com/cuelight/cuelight/drivers/devices"
 	"github.com/cuelight/cuelight/drivers/gpio"
 	"github.com/cuelight/cuelight/drivers/sim"
 	"github.com/cuelight/cuelight/internal/showview"
@@ -94,7 +95,7 @@ func (d *daemon) runOne(ctx context.Context, cur loaded, hup <-chan os.Signal) (
 		return nil, err
 	}
 	st, _ := cur.cfg.Station(name)
-	board, simBoard, err := openBoard(st.Driver, d.log)
+	board, simBoard, err := openBoard(st, d.log)
 	if err != nil {
 		return nil, err
 	}
@@ -167,20 +168,29 @@ func (d *daemon) reload(cur loaded) (*loaded, bool) {
 	return &n, true
 }
 
-// openBoard opens the station's driver. The sim board is also returned for
+// openBoard opens the station's driver, with its add-on devices
+// (docs/protocol.md §11) written dark. The sim board is also returned for
 // the web API.
-func openBoard(driver string, log *slog.Logger) (drivers.Board, *sim.Board, error) {
-	switch driver {
+func openBoard(st config.Station, log *slog.Logger) (drivers.Board, *sim.Board, error) {
+	switch st.Driver {
 	case "sim":
-		b := sim.New(sim.Options{})
+		b := sim.New(sim.Options{Devices: st.DeviceSpecs()})
 		return b, b, nil
 	case "gpio":
 		b, err := gpio.New(gpio.Options{Logger: log.With("part", "gpio")})
-		return b, nil, err
+		if err != nil || len(st.Devices) == 0 {
+			return b, nil, err
+		}
+		db, err := devices.Open(b, st.DeviceSpecs(), devices.Options{Logger: log.With("part", "devices")})
+		if err != nil {
+			_ = b.Halt()
+			return nil, nil, err
+		}
+		return db, nil, nil
 	case "none":
 		return drivers.None{}, nil, nil
 	}
-	return nil, nil, fmt.Errorf("unknown driver %q", driver)
+	return nil, nil, fmt.Errorf("unknown driver %q", st.Driver)
 }
 
 func hostname() string {

@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,11 @@ type Options struct {
 	// TraceLimit is how many changes Trace keeps, the newest (default
 	// DefaultTraceLimit); negative keeps none.
 	TraceLimit int
+	// Devices are simulated add-on boards (docs/protocol.md §11): their
+	// pins "<device>:<n>" open like GPIOs. A pca9685 lamp dims, a strip
+	// lamp (apa102, ws2812) shows its colour, an mcp23017 lamp is on or
+	// off and its buttons press like GPIO buttons. See devices.go.
+	Devices []drivers.DeviceSpec
 }
 
 // PinState is one pin as the web API shows it (docs/protocol.md §7).
@@ -73,6 +79,9 @@ type PinState struct {
 	// Brightness is a lamp's level, 0 to 1; 1 or 0 for a signal or a
 	// button, on or off.
 	Brightness float64 `json:"brightness"`
+	// Color is an RGB lamp's colour, "#rrggbb", as last set (shown at
+	// Brightness); empty for other pins.
+	Color string `json:"color,omitempty"`
 }
 
 // Change is one change of a pin: its state after the change, and when.
@@ -111,8 +120,10 @@ type pin struct {
 	kind kind
 	opts drivers.PinOptions
 
-	level  float64 // outputs: logical level, 0..1
-	halted bool    // outputs: the board is halted, Set is refused
+	level  float64            // outputs: logical level, 0..1
+	halted bool               // outputs: the board is halted, Set is refused
+	dev    drivers.DeviceKind // the device kind of a "<device>:<n>" pin, "" for a GPIO
+	color  string             // RGB lamps: the colour, "#rrggbb"
 
 	bopts    drivers.ButtonOptions // buttons, defaults applied
 	pressed  bool                  // the contact
@@ -130,7 +141,7 @@ func (p *pin) state() PinState {
 	s := PinState{Name: p.name, Channel: p.opts.Channel, Role: p.opts.Role}
 	switch p.kind {
 	case kindLamp:
-		s.Level, s.Brightness = p.level > 0, p.level
+		s.Level, s.Brightness, s.Color = p.level > 0, p.level, p.color
 	case kindSignal:
 		s.Level = p.level > 0
 	case kindButton:
@@ -156,13 +167,17 @@ type Board struct {
 	trace   []Change
 	subs    map[int]chan Change
 	nextSub int
+	devices map[string]drivers.DeviceSpec
 }
 
 // New returns an empty simulated board.
 func New(o Options) *Board {
 	b := &Board{
 		clk: o.Clock, log: o.Logger, pressFor: o.PressFor, traceLimit: o.TraceLimit,
-		byName: map[string]*pin{}, subs: map[int]chan Change{},
+		byName: map[string]*pin{}, subs: map[int]chan Change{}, devices: map[string]drivers.DeviceSpec{},
+	}
+	for _, d := range o.Devices {
+		b.devices[d.Name] = d
 	}
 	if b.clk == nil {
 		b.clk = clockwork.NewRealClock()
@@ -189,16 +204,22 @@ func ValidPin(name string) bool {
 
 // open registers a new pin. The caller holds b.mu.
 func (b *Board) open(name string, k kind, o drivers.PinOptions) (*pin, error) {
+	var dev drivers.DeviceKind
 	switch {
 	case b.halted:
 		return nil, fmt.Errorf("sim: %s: %w", name, drivers.ErrHalted)
+	case strings.Contains(name, ":"):
+		var err error
+		if dev, err = b.devicePin(name, k); err != nil {
+			return nil, err
+		}
 	case !ValidPin(name):
 		return nil, fmt.Errorf("sim: %q: %w: the simulated board has GPIO0 to GPIO27", name, drivers.ErrUnknownPin)
 	}
 	if p := b.byName[name]; p != nil {
 		return nil, fmt.Errorf("sim: %s: %w: already open as %s", name, drivers.ErrBusy, p.kind)
 	}
-	p := &pin{name: name, kind: k, opts: o}
+	p := &pin{name: name, kind: k, opts: o, dev: dev}
 	b.pins = append(b.pins, p)
 	b.byName[name] = p
 	b.record(p, b.clk.Now())
@@ -213,6 +234,9 @@ func (b *Board) Lamp(name string, o drivers.PinOptions) (drivers.Lamp, error) {
 	p, err := b.open(name, kindLamp, o)
 	if err != nil {
 		return nil, err
+	}
+	if p.dev.IsStrip() {
+		return &colorLamp{lamp{b: b, p: p}}, nil
 	}
 	return &lamp{b: b, p: p}, nil
 }
@@ -469,7 +493,7 @@ func (l *lamp) Set(level float64) error {
 	if l.p.halted {
 		return fmt.Errorf("sim: %s: %w", l.p.name, drivers.ErrHalted)
 	}
-	l.b.setOutput(l.p, min(max(level, 0), 1), l.b.clk.Now())
+	l.b.setOutput(l.p, onOff(l.p, min(max(level, 0), 1)), l.b.clk.Now())
 	return nil
 }
 

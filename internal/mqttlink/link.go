@@ -697,16 +697,28 @@ func (l *Link) onConnect(c paho.Client) {
 		filters[l.topics.Cmd(ch)] = 1
 	}
 	var subErr error
-	st := c.SubscribeMultiple(filters, l.onMessage)
-	switch {
-	case !waitToken(st, l.closing, l.opts.PublishTimeout):
-		subErr = fmt.Errorf("mqttlink: subscribe to command topics not confirmed: %v", st.Error())
-	default:
-		for topic, code := range st.(*paho.SubscribeToken).Result() {
-			if code > 2 {
-				subErr = fmt.Errorf("mqttlink: broker refused subscription to %s (code %#x)", topic, code)
+	// A broker that is still recovering (a NATS cluster electing new
+	// leaders after losing a node) may leave a subscription unconfirmed
+	// for seconds on a connection that stays up: try again while it is
+	// open, rather than stay without commands until the next reconnect.
+	for try := 1; ; try++ {
+		subErr = nil
+		st := c.SubscribeMultiple(filters, l.onMessage)
+		confirmed := waitToken(st, l.closing, l.opts.PublishTimeout)
+		switch {
+		case !confirmed:
+			subErr = fmt.Errorf("mqttlink: subscribe to command topics not confirmed: %v", st.Error())
+		default:
+			for topic, code := range st.(*paho.SubscribeToken).Result() {
+				if code > 2 {
+					subErr = fmt.Errorf("mqttlink: broker refused subscription to %s (code %#x)", topic, code)
+				}
 			}
 		}
+		if confirmed || try >= subscribeTries || !c.IsConnectionOpen() || l.isClosing() {
+			break
+		}
+		l.log.Warn("mqtt command subscription not confirmed; trying again", "try", try, "err", subErr)
 	}
 	if subErr != nil {
 		// States and events still flow; commands cannot arrive until the
@@ -714,13 +726,32 @@ func (l *Link) onConnect(c paho.Client) {
 		l.log.Error("mqtt command topics not subscribed: MQTT commands will not arrive", "err", subErr)
 	}
 	if l.opts.ShowWide {
-		if err := l.subscribeShow(c); err != nil {
+		err := l.subscribeShow(c)
+		for try := 1; err != nil && try < subscribeTries && c.IsConnectionOpen() && !l.isClosing(); try++ {
+			l.log.Warn("mqtt show-wide subscription not confirmed; trying again", "try", try, "err", err)
+			err = l.subscribeShow(c)
+		}
+		if err != nil {
 			l.log.Error("mqtt show-wide topics not subscribed: other stations' channels will not be seen", "err", err)
 		}
 	}
 	l.log.Info("mqtt connected", "broker", l.Broker(), "connects", n)
 	l.setUp(true, subErr)
 	l.kick()
+}
+
+// subscribeTries is how many times a subscription that the broker does
+// not confirm is sent on one connection.
+const subscribeTries = 10
+
+// isClosing reports whether Close has begun.
+func (l *Link) isClosing() bool {
+	select {
+	case <-l.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // onLost runs (in its own goroutine) when an established connection drops.
@@ -747,7 +778,7 @@ func (l *Link) noteFailure(err error) {
 		return
 	}
 	if old := l.lastErr.Swap(&err); old == nil {
-		l.log.Warn("mqtt broker unreachable; retrying", "broker", l.opts.Broker, "err", err)
+		l.log.Warn("mqtt broker unreachable; retrying", "broker", l.Broker(), "err", err)
 		l.notify(Status{Connected: false, Err: err})
 	} else {
 		l.log.Debug("mqtt connection attempt failed", "err", err)

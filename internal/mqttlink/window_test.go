@@ -261,7 +261,7 @@ func TestLateAcksDoNotStallPublishing(t *testing.T) {
 func drain(t *testing.T, w *watcher, n int) []msg {
 	t.Helper()
 	var out []msg
-	deadline := time.After(wait + time.Duration(n)*10*time.Millisecond)
+	deadline := time.After(3*wait + time.Duration(n)*20*time.Millisecond) // generous: under qemu-user everything is slower
 	for len(out) < n {
 		select {
 		case m := <-w.msgs:

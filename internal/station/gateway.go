@@ -162,6 +162,9 @@ func (g *gateway) relay(ctx context.Context) error {
 				}
 			case showview.UpdateEvent:
 				ev := u.Event
+				if !s.router.isMine[ev.Channel] {
+					g.relayEvent(ev)
+				}
 				if ev.ID == "" {
 					continue
 				}
@@ -180,6 +183,28 @@ func (g *gateway) relay(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// relayEvent sends another station's calls to the feedback targets, as
+// that station would have without a gateway: a call from the wing
+// (/cuelight/call/<ch>), an intercom call in (/cuelight/call_in/<ch>) and a
+// late acknowledgement (/cuelight/late_ack/<ch> ,s label).
+func (g *gateway) relayEvent(ev mqttlink.Event) {
+	var msg *osc.Message
+	switch ev.Event {
+	case string(cues.EventCall):
+		if ev.Source != cues.SourceButton.String() && ev.Source != cues.SourceWeb.String() {
+			return // a call to the position (the call command), not from it
+		}
+		msg = osc.NewMessage("/cuelight/call/" + ev.Channel)
+	case string(cues.EventCallIn):
+		msg = osc.NewMessage("/cuelight/call_in/" + ev.Channel)
+	case string(cues.EventLateAck):
+		msg = osc.NewMessage("/cuelight/late_ack/"+ev.Channel, osc.String(ev.Label))
+	default:
+		return
+	}
+	g.s.rep.toFeedback(msg)
 }
 
 // viewMessage is /cuelight/state/<ch>/<state> ,s <label> for a channel of

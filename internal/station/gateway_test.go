@@ -32,7 +32,7 @@ stations:
   b: {driver: sim}
 channels:
   fly: {station: a, standby_lamp: GPIO17, go_lamp: GPIO27, go_requires_ack: true}
-  sl: {station: b, standby_lamp: GPIO16}
+  sl: {station: b, standby_lamp: GPIO16, call_button: GPIO20}
 `
 
 type showRig struct {
@@ -192,6 +192,14 @@ func TestGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectMsg(t, fb, `/cuelight/state/sl/go "5"`)
+
+	// A call from the wing on station b reaches the gateway's feedback
+	// targets (the gateway relays it; b itself sends feedback to no one in
+	// a show with a gateway).
+	if err := r.boards["b"].Press("GPIO20"); err != nil {
+		t.Fatal(err)
+	}
+	expectMsg(t, fb, `/cuelight/call/sl`)
 
 	// Sync answers the whole show.
 	if err := booth.Send(osc.NewMessage("/cuelight/sync")); err != nil {

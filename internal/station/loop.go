@@ -67,7 +67,9 @@ func (s *Station) cueLoop(ctx context.Context) error {
 		case <-timer.Chan():
 			fire()
 		case <-watchdog:
-			if s.out.selfCheck(s.clock.Now(), s.engine) {
+			ok := s.out.selfCheck(s.clock.Now(), s.engine)
+			s.reportFaults(s.clock.Now())
+			if ok {
 				s.notify("WATCHDOG=1")
 			}
 			continue
@@ -128,6 +130,10 @@ func (s *Station) handleOSC(now time.Time, req request) {
 		s.apply(now, res, req.from)
 		if req.from != nil {
 			for _, rf := range res.Refused {
+				if s.gw != nil && req.r.fwdAll && c.Verb == cues.VerbGoCue && rf.Channel == "" &&
+					rf.Reason != cues.ReasonHold && rf.Reason != cues.ReasonCueLabel {
+					continue // no channel of the gateway's stands by for it; other stations' may
+				}
 				s.rep.replyError(req.from, req.address, rf.Reason)
 			}
 		}
@@ -211,6 +217,7 @@ func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 	if len(res.Changed) > 0 {
 		s.storeSnapshot()
 	}
+	s.reportFaults(now) // last: it applies a command, which reuses res's buffers
 }
 
 func changedIn(changed []cues.ChannelState, ch string) bool {

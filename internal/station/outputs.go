@@ -23,6 +23,13 @@ type outputs struct {
 
 	scratch  []cues.Output
 	haltOnce sync.Once
+
+	// colorOf is an RGB lamp's colour for a state name, or "call" for the
+	// call lamp (config.Station.Color); faults are the output failures
+	// not yet reported (devices.go).
+	colorOf     func(state string) drivers.RGB
+	faults      []outputFault
+	failingDevs map[string]bool // devices whose check failed, reported once
 }
 
 type outputKey struct {
@@ -36,6 +43,10 @@ type output struct {
 	signal  drivers.Signal
 	level   float64
 	written bool // false until the first write after open (open is dark)
+
+	color   drivers.ColorLamp // lamp as a colour lamp, or nil (devices.go)
+	shown   drivers.RGB       // the colour last written to color
+	failing bool              // the last write failed (reported once as a fault)
 }
 
 // lampRoles are a channel's lamp keys, with the engine's role for each.
@@ -61,7 +72,9 @@ func (o *outputs) open(ch *config.Channel, spec *cues.ChannelSpec) error {
 		if err != nil {
 			return fmt.Errorf("station: channels.%s.%s: %w", ch.Name, l.key, err)
 		}
-		o.m[outputKey{ch.Name, l.role}] = &output{lamp: lamp}
+		out := &output{lamp: lamp}
+		out.color, _ = lamp.(drivers.ColorLamp)
+		o.m[outputKey{ch.Name, l.role}] = out
 	}
 	spec.Lamps = 1
 	if ch.GoLamp.Name != "" {
@@ -86,20 +99,28 @@ func (o *outputs) write(now time.Time, eng *cues.Engine) {
 	o.scratch = eng.Outputs(now, o.scratch[:0])
 	for _, want := range o.scratch {
 		out := o.m[outputKey{want.Channel, want.Role}]
-		if out == nil || (out.written && out.level == want.Level) || (!out.written && want.Level == 0) {
+		if out == nil {
+			continue
+		}
+		rgb := o.colorFor(out, want)
+		if (out.written && out.level == want.Level && out.shown == rgb) || (!out.written && want.Level == 0) {
 			continue
 		}
 		var err error
-		if out.lamp != nil {
+		switch {
+		case out.color != nil:
+			err = out.color.SetColor(rgb, want.Level)
+		case out.lamp != nil:
 			err = out.lamp.Set(want.Level)
-		} else if out.signal != nil {
+		case out.signal != nil:
 			err = out.signal.Set(want.Level > 0)
 		}
 		if err != nil {
-			o.log.Error("output write failed", "channel", want.Channel, "role", want.Role.String(), "err", err)
+			o.failed(out, want, err)
 			continue // written stays as it was: the next pass tries again
 		}
-		out.level, out.written = want.Level, true
+		o.recovered(out, want)
+		out.level, out.written, out.shown = want.Level, true, rgb
 	}
 }
 
@@ -109,6 +130,7 @@ func (o *outputs) write(now time.Time, eng *cues.Engine) {
 // watchdog, so a stalled loop or a failing output starves the watchdog
 // (docs/protocol.md §6.6).
 func (o *outputs) selfCheck(now time.Time, eng *cues.Engine) bool {
+	checked := o.checkDevices() // devices.go
 	o.write(now, eng)
 	for _, want := range o.scratch {
 		out := o.m[outputKey{want.Channel, want.Role}]
@@ -119,7 +141,7 @@ func (o *outputs) selfCheck(now time.Time, eng *cues.Engine) bool {
 			return false
 		}
 	}
-	return true
+	return checked
 }
 
 // halt drives every output of the board to its safe state (dark, not

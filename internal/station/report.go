@@ -109,10 +109,7 @@ func (r *reporter) logEvent(ev cues.Event) {
 
 // call reports a call from the wing to every feedback target.
 func (r *reporter) call(ch string) {
-	msg := osc.NewMessage("/cuelight/call/" + ch)
-	for _, t := range r.feedback {
-		r.sendTo(t, msg)
-	}
+	r.toFeedback(osc.NewMessage("/cuelight/call/" + ch))
 }
 
 // stateMessage is /cuelight/state/<ch>/<state> ,s <label>.

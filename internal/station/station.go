@@ -148,7 +148,7 @@ func New(o Options) (*Station, error) {
 		cfg: o.Config, name: o.Station, clock: o.Clock, log: o.Logger,
 		epoch: o.Epoch, started: o.Clock.Now(), notify: o.Notify, opts: o,
 		board:    o.Board,
-		out:      &outputs{board: o.Board, log: o.Logger, m: map[outputKey]*output{}},
+		out:      newOutputs(o.Board, o.Logger, o.Config, o.Station),
 		buttonOf: map[string]buttonRef{},
 		buttons:  make(chan drivers.ButtonEvent, 64),
 		oscIn:    make(chan request, 256),
@@ -164,6 +164,11 @@ func New(o Options) (*Station, error) {
 	}
 	if st, _ := o.Config.Station(o.Station); st.Gateway {
 		s.gw = &gateway{s: s, pending: map[string]pendingCmd{}}
+	} else if showHasGateway(o.Config) {
+		// The gateway relays every channel to the feedback targets: the
+		// others answer only their own OSC senders, so that a target does
+		// not get each change twice.
+		s.rep.feedback = nil
 	}
 	if err := s.build(); err != nil {
 		s.out.halt()
@@ -341,4 +346,14 @@ func (s *Station) boardName() string {
 	}
 	st, _ := s.cfg.Station(s.name)
 	return st.Driver
+}
+
+// showHasGateway reports whether a station of the show is a gateway.
+func showHasGateway(cfg *config.Config) bool {
+	for _, st := range cfg.Stations {
+		if st.Gateway {
+			return true
+		}
+	}
+	return false
 }

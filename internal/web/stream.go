@@ -148,7 +148,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request) {
 				err = resync()
 				break
 			}
-			err = out.send("pin", pinJSON{Name: c.Name, Channel: c.Channel, Role: c.Role, Level: c.Level, Brightness: c.Brightness})
+			err = out.send("pin", pinJSON{Name: c.Name, Channel: c.Channel, Role: c.Role, Level: c.Level, Brightness: c.Brightness, Color: c.Color})
 		}
 		if err != nil {
 			return
@@ -159,7 +159,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request) {
 func (h *handler) pins() []pinJSON {
 	out := []pinJSON{}
 	for _, p := range h.board.Pins() {
-		out = append(out, pinJSON{Name: p.Name, Channel: p.Channel, Role: p.Role, Level: p.Level, Brightness: p.Brightness})
+		out = append(out, pinJSON{Name: p.Name, Channel: p.Channel, Role: p.Role, Level: p.Level, Brightness: p.Brightness, Color: p.Color})
 	}
 	return out
 }

@@ -70,7 +70,7 @@ func registerAPI(mux *http.ServeMux, st Station, board *sim.Board, guard func(w 
 		}
 		pins := []pinJSON{}
 		for _, p := range board.Pins() {
-			pins = append(pins, pinJSON{Name: p.Name, Channel: p.Channel, Role: p.Role, Level: p.Level, Brightness: p.Brightness})
+			pins = append(pins, pinJSON{Name: p.Name, Channel: p.Channel, Role: p.Role, Level: p.Level, Brightness: p.Brightness, Color: p.Color})
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"pins": pins})
 	})
@@ -119,6 +119,7 @@ type pinJSON struct {
 	Role       string  `json:"role"`
 	Level      bool    `json:"level"`
 	Brightness float64 `json:"brightness"`
+	Color      string  `json:"color,omitempty"` // RGB lamps: "#rrggbb"
 }
 
 func noSim(w http.ResponseWriter) {

@@ -393,6 +393,7 @@
     if (e.lamp) {
       e.lamp.classList.toggle("lit", p.level);
       e.lamp.dataset.lit = p.level;
+      e.lamp.style.background = p.level && p.color ? p.color : ""; // an RGB lamp's colour
       e.words.textContent = p.level ? "lit" : "dark";
     } else {
       e.btn.dataset.level = p.level;
