@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/cuelight/cuelight/internal/peertest"
 )
 
@@ -100,9 +102,16 @@ func TestShowStationPartitioned(t *testing.T) {
 	r.obs = observe(t, m.url())
 	// b listens inside its namespace, on its veth address: its own copy of
 	// the show file, which differs only there (the gateway notes the
-	// different show hash in its log).
+	// different show hash in its log). A web listener beyond loopback needs
+	// web.users (docs/web.md): the test presses b's buttons as user psm
+	// (HTTP Basic, as curl -u does).
 	bPath := t.TempDir() + "/show.yaml"
+	hash, err := bcrypt.GenerateFromPassword([]byte("partition"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
 	writeFileAtomic(t, bPath, []byte(strings.NewReplacer(
+		"web:\n  listen: 127.0.0.1:0\n", "web:\n  listen: "+n.inside+":0\n  users: {psm: {password_hash: \""+string(hash)+"\", role: sm}}\n",
 		"listen: 127.0.0.1:0", "listen: "+n.inside+":0").Replace(f.yaml())))
 	b := &stationProc{
 		proc: startProc(t, []string{daemonEnv + "=1"}, "ip", "netns", "exec", n.name, os.Args[0],
@@ -111,6 +120,7 @@ func TestShowStationPartitioned(t *testing.T) {
 	}
 	t.Cleanup(func() { b.check(t) })
 	b.ready(t, patience)
+	b.base = strings.Replace(b.base, "http://", "http://psm:partition@", 1)
 	r.stations["b"] = b
 	f.Stations = []string{"a", "c"}
 	r.f = f

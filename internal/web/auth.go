@@ -188,12 +188,31 @@ func fromBrowser(r *http.Request) bool {
 }
 
 // post checks a POST: the session and its CSRF token, and at least role
-// min. Without web.users a request that no browser sent passes as sm. It
+// min. A request that no browser sent passes without web.users as sm, and
+// with web.users by the HTTP Basic credentials of a user (curl -u). It
 // writes the refusal and returns nil when the request may not go on.
 func (a *auth) post(w http.ResponseWriter, r *http.Request, min role) *session {
 	s := a.session(r)
 	if s == nil && a.open && !fromBrowser(r) {
 		return &session{role: roleSM}
+	}
+	if name, pw, ok := r.BasicAuth(); ok && s == nil && !a.open && !fromBrowser(r) {
+		// a script (curl -u NAME:PASSWORD): checked like a login, and
+		// like a login limited in rate; a browser always uses its session
+		if !a.allowLogin(r) {
+			writeError(w, http.StatusTooManyRequests, "too many attempts: wait a few seconds")
+			return nil
+		}
+		u, ok := a.check(name, pw)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "wrong user name or password")
+			return nil
+		}
+		if s = (&session{user: u.Name, role: roleOf(u.Role), channels: u.Channels}); s.role < min {
+			writeError(w, http.StatusForbidden, "role "+s.role.String()+" may not do this")
+			return nil
+		}
+		return s
 	}
 	switch {
 	case s == nil:

@@ -257,8 +257,11 @@ func TestRolesAndCSRF(t *testing.T) {
 	if resp, _ := anon.get("/events"); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("stream without login: %d", resp.StatusCode)
 	}
-	if resp, _ := anon.get("/api/v1/channels"); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("API without login: %d", resp.StatusCode)
+	if resp, _ := anon.get("/api/v1/channels"); resp.StatusCode != 200 {
+		t.Errorf("the API's reads are for monitoring too: %d", resp.StatusCode)
+	}
+	if code, _ := anon.post("/api/v1/pins/GPIO22/press", "", "", nil); code != http.StatusUnauthorized {
+		t.Errorf("a press through the API without login: %d", code)
 	}
 	if resp, _ := anon.get("/healthz"); resp.StatusCode != 200 {
 		t.Errorf("healthz is for monitors: %d", resp.StatusCode)
@@ -626,5 +629,39 @@ func TestStreamFallsBehind(t *testing.T) {
 	})
 	if c := strings.Count(w.String(), "event: channel"); c >= n {
 		t.Errorf("%d channel events: the stream did not fall back to a model", c)
+	}
+}
+
+// TestBasicAuth: with web.users a script authenticates with HTTP Basic.
+func TestBasicAuth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testShow(t, usersWeb(t, false)), nil)
+	anon := e.client(t)
+	// a script authenticates with HTTP Basic: a user of role sm may send,
+	// others may not; a browser may not use it instead of its session
+	basic := func(user, pw string, hdr map[string]string) int {
+		req, _ := http.NewRequest("POST", anon.base+"/api/v1/command", strings.NewReader(`{"channel":"fly","cmd":"off"}`))
+		req.SetBasicAuth(user, pw)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, b := range []struct {
+		user, pw string
+		hdr      map[string]string
+		want     int
+	}{
+		{"psm", "psm", nil, 202}, {"psm", "wrong", nil, 401}, {"front", "front", nil, 403},
+		{"psm", "psm", map[string]string{"Origin": anon.base}, 401},
+	} {
+		if got := basic(b.user, b.pw, b.hdr); got != b.want {
+			t.Errorf("Basic %s:%s %v: %d, want %d", b.user, b.pw, b.hdr, got, b.want)
+		}
 	}
 }
