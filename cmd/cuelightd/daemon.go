@@ -204,7 +204,7 @@ func hostname() string {
 // webHandler builds the web API and the desk, wing and board pages
 // (docs/web.md).
 func webHandler(s *station.Station, board *sim.Board, cfg *config.Config, log *slog.Logger) (http.Handler, error) {
-	return web.New(web.Options{Station: s, Show: s, Board: board, Config: cfg, Listen: cfg.Web.Listen, Logger: log.With("part", "web")})
+	return web.New(web.Options{Station: s, Show: s, Board: board, Config: cfg, Listen: cfg.Web.Listen, Logger: log.With("part", "web"), Report: s.ReportHandler()})
 }
 
 // printDemo tells a newcomer how to drive the demo show.

@@ -11,9 +11,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -54,6 +52,10 @@ type Options struct {
 	Listen string
 	Clock  clockwork.Clock // default: the real clock
 	Logger *slog.Logger    // default: discard
+	// Report serves the show report (GET /report, docs/report.md) to any
+	// logged-in user, or anyone on a loopback listener; nil when the
+	// station keeps no show log: /report then says where it is kept.
+	Report http.Handler
 }
 
 // ErrNoUsers is returned by New for a listener beyond loopback without
@@ -79,7 +81,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Listen != "" && !loopback(o.Listen) && len(o.Config.Web.Users) == 0 {
+	if o.Listen != "" && !config.IsLoopback(o.Listen) && len(o.Config.Web.Users) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNoUsers, o.Listen)
 	}
 	h := &handler{show: o.Show, board: o.Board, cfg: o.Config, auth: newAuth(o.Config.Web.Users, o.Clock),
@@ -103,24 +105,22 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /wing/{ch}", h.wing)
 	mux.HandleFunc("GET /wing/{$}", h.desk)
 	mux.HandleFunc("GET /board", h.boardPage)
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
+		if h.withSession(w, r) == nil {
+			return
+		}
+		if o.Report == nil {
+			http.Error(w, "this station keeps no show log: the report is on the station with record: in the show file (docs/report.md)", http.StatusNotFound)
+			return
+		}
+		o.Report.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /events", h.stream)
 	mux.HandleFunc("GET /login", h.loginPage)
 	mux.HandleFunc("POST /login", h.login)
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.HandleFunc("POST /api/v1/command", h.command)
 	return securityHeaders(mux), nil
-}
-
-func loopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -320,7 +320,7 @@ func (h *handler) check(s *session, c commandRequest) (code int, msg string) {
 	}
 	var checks []func() (int, string)
 	switch c.Cmd {
-	case "hold", "release":
+	case "hold", "release", "show_start", "show_act", "show_interval", "show_end":
 		checks = []func() (int, string){show, sm}
 	case "go":
 		checks = []func() (int, string){show, sm, func() (int, string) {
@@ -377,6 +377,10 @@ func (h *handler) command(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, msg)
 		return
 	}
+	if kind, ok := strings.CutPrefix(c.Cmd, "show_"); ok {
+		h.marker(w, s, kind, c.Label)
+		return
+	}
 	cmd := mqttlink.Command{ID: commandID(), Cmd: c.Cmd, Label: c.Label, TS: mqttlink.FormatTime(h.clock.Now()),
 		TTLMS: CommandTTL.Milliseconds(), Source: "web"}
 	ctx, cancel := context.WithTimeout(r.Context(), CommandTTL)
@@ -388,4 +392,24 @@ func (h *handler) command(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("web command", "channel", c.Channel, "cmd", c.Cmd, "label", c.Label, "user", s.user, "id", cmd.ID)
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": cmd.ID})
+}
+
+// marker opens, divides or closes a performance from the desk: a show
+// marker on MQTT that the recorder files (docs/report.md), as
+// /cuelight/show/<kind> over OSC does.
+func (h *handler) marker(w http.ResponseWriter, s *session, kind, name string) {
+	m, ok := h.show.(interface {
+		PublishMarker(kind, name, source string) error
+	})
+	if !ok {
+		writeError(w, http.StatusNotImplemented, "this station cannot send show markers")
+		return
+	}
+	if err := m.PublishMarker(kind, name, "web"); err != nil {
+		h.log.Warn("web show marker not sent", "kind", kind, "user", s.user, "err", err.Error())
+		writeError(w, http.StatusBadGateway, "not sent: "+err.Error())
+		return
+	}
+	h.log.Info("web show marker", "kind", kind, "name", name, "user", s.user)
+	writeJSON(w, http.StatusAccepted, map[string]string{"marker": kind})
 }

@@ -28,10 +28,18 @@ import (
 
 // fakeShow is the station's show side: a real view, and the commands sent.
 type fakeShow struct {
-	view *showview.View
-	mu   sync.Mutex
-	sent []sentCmd
-	err  error
+	view    *showview.View
+	mu      sync.Mutex
+	sent    []sentCmd
+	markers []string
+	err     error
+}
+
+func (f *fakeShow) PublishMarker(kind, name, source string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.markers = append(f.markers, kind+" "+name+" "+source)
+	return nil
 }
 
 type sentCmd struct {
@@ -663,5 +671,55 @@ func TestBasicAuth(t *testing.T) {
 		if got := basic(b.user, b.pw, b.hdr); got != b.want {
 			t.Errorf("Basic %s:%s %v: %d, want %d", b.user, b.pw, b.hdr, got, b.want)
 		}
+	}
+}
+
+// TestReportPage: /report serves the show report where the station keeps
+// the show log, and says where it is kept otherwise.
+func TestReportPage(t *testing.T) {
+	t.Parallel()
+	cfg := testShow(t, "")
+	e := newEnv(t, cfg, nil)
+	c := e.client(t)
+	if resp, body := c.get("/report"); resp.StatusCode != 404 || !strings.Contains(body, "record:") {
+		t.Errorf("/report without a show log: %d %s", resp.StatusCode, body)
+	}
+	h, err := New(Options{Station: fakeStation{ready: true}, Show: e.show, Config: cfg, Listen: "127.0.0.1:8080",
+		Report: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "the report") })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c2 := &client{t: t, base: srv.URL, hc: c.hc}
+	if resp, body := c2.get("/report"); resp.StatusCode != 200 || body != "the report" {
+		t.Errorf("/report: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestDeskMarkers: the stage manager opens, divides and closes a
+// performance from the desk (show markers for the recorder); nobody else
+// may.
+func TestDeskMarkers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testShow(t, ""), nil)
+	c := e.client(t)
+	c.get("/")
+	for _, k := range []string{"start", "act", "interval", "end"} {
+		if code, body := c.command("", "show_"+k, "Evening"); code != http.StatusAccepted {
+			t.Errorf("show_%s: %d %s", k, code, body)
+		}
+	}
+	if code, _ := c.command("fly", "show_start", "x"); code != http.StatusBadRequest {
+		t.Errorf("show_start with a channel: %d, want 400", code)
+	}
+	e.show.mu.Lock()
+	got := strings.Join(e.show.markers, ",")
+	e.show.mu.Unlock()
+	if got != "start Evening web,act Evening web,interval Evening web,end Evening web" {
+		t.Errorf("markers %q", got)
+	}
+	if _, body := c.get("/"); !strings.Contains(body, `data-marker="start"`) || !strings.Contains(body, `href="/report"`) {
+		t.Error("the desk shows no performance controls or report link")
 	}
 }

@@ -248,6 +248,10 @@
   }
   function deskControls() {
     document.querySelectorAll(".showbar button[data-cmd]").forEach((b) => b.addEventListener("click", () => send("", b.dataset.cmd)));
+    document.querySelectorAll(".showbar button[data-marker]").forEach((b) => b.addEventListener("click", async () => {
+      const name = $("perfname") ? $("perfname").value.trim() : "";
+      if (await send("", "show_" + b.dataset.marker, name)) announce("Performance: " + b.textContent + (name ? " (" + name + ")" : ""));
+    }));
     const ask = $("goask");
     if (!ask) return;
     const confirm = $("goconfirm"), sure = $("gosure");
