@@ -305,23 +305,7 @@ func (d *decoder) validateUsers(r *rawMQTT, m *MQTT) {
 	}
 	for _, ru := range r.Users {
 		path := "mqtt.users." + ru.Name
-		if !userNameRE.MatchString(ru.Name) {
-			d.errf(ru.Line, path, "1 to 64 characters from A-Z a-z 0-9 . _ @ -", "%q is not a valid user name", ru.Name)
-		}
-		u := User{Name: ru.Name, Line: ru.Line}
-		switch h := ru.PasswordHash; {
-		case !h.given():
-			d.required(ru.Line, path+".password_hash", "a bcrypt hash: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2")
-		case h.Set:
-			if msg, hint := checkBcrypt(h.V); msg != "" {
-				d.errf(h.Line, path+".password_hash", hint, "%s", msg)
-			} else {
-				u.PasswordHash = h.V
-				if cost, _ := bcrypt.Cost([]byte(h.V)); cost < 10 {
-					d.warnf(h.Line, path+".password_hash", "hash it again with cost 10 or more: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2", "bcrypt cost %d is weak", cost)
-				}
-			}
-		}
+		u := User{Name: ru.Name, Line: ru.Line, PasswordHash: d.userLogin(ru, path)}
 		switch {
 		case !ru.Role.given():
 			d.required(ru.Line, path+".role", "write role: station, booth or viewer")
@@ -368,4 +352,27 @@ func checkBcrypt(h string) (msg, hint string) {
 // isTLSScheme reports whether a broker URL scheme is MQTT over TLS.
 func isTLSScheme(scheme string) bool {
 	return scheme == "ssl" || scheme == "mqtts" || scheme == "wss"
+}
+
+// userLogin checks a user's name and bcrypt password hash (the embedded
+// broker's users and the web's users alike) and returns the hash, or ""
+// when it is not usable.
+func (d *decoder) userLogin(ru rawUser, path string) string {
+	if !userNameRE.MatchString(ru.Name) {
+		d.errf(ru.Line, path, "1 to 64 characters from A-Z a-z 0-9 . _ @ -", "%q is not a valid user name", ru.Name)
+	}
+	switch h := ru.PasswordHash; {
+	case !h.given():
+		d.required(ru.Line, path+".password_hash", "a bcrypt hash: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2")
+	case h.Set:
+		if msg, hint := checkBcrypt(h.V); msg != "" {
+			d.errf(h.Line, path+".password_hash", hint, "%s", msg)
+			return ""
+		}
+		if cost, _ := bcrypt.Cost([]byte(h.V)); cost < 10 {
+			d.warnf(h.Line, path+".password_hash", "hash it again with cost 10 or more: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2", "bcrypt cost %d is weak", cost)
+		}
+		return h.V
+	}
+	return ""
 }

@@ -2,8 +2,6 @@ package config
 
 import (
 	"slices"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The web: section's users and desk_go (docs/web.md).
@@ -43,23 +41,7 @@ func (d *decoder) validateWeb(f *rawFile, c *Config) {
 	roles := []string{WebRoleViewer, WebRoleCrew, WebRoleSM}
 	for _, ru := range r.Users {
 		path := "web.users." + ru.Name
-		if !userNameRE.MatchString(ru.Name) {
-			d.errf(ru.Line, path, "1 to 64 characters from A-Z a-z 0-9 . _ @ -", "%q is not a valid user name", ru.Name)
-		}
-		u := WebUser{Name: ru.Name, Line: ru.Line}
-		switch h := ru.PasswordHash; {
-		case !h.given():
-			d.required(ru.Line, path+".password_hash", "a bcrypt hash: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2")
-		case h.Set:
-			if msg, hint := checkBcrypt(h.V); msg != "" {
-				d.errf(h.Line, path+".password_hash", hint, "%s", msg)
-			} else {
-				u.PasswordHash = h.V
-				if cost, _ := bcrypt.Cost([]byte(h.V)); cost < 10 {
-					d.warnf(h.Line, path+".password_hash", "hash it again with cost 10 or more: htpasswd -nbBC 12 x PASSWORD | cut -d: -f2", "bcrypt cost %d is weak", cost)
-				}
-			}
-		}
+		u := WebUser{Name: ru.Name, Line: ru.Line, PasswordHash: d.userLogin(rawUser{Name: ru.Name, Line: ru.Line, PasswordHash: ru.PasswordHash}, path)}
 		switch {
 		case !ru.Role.given():
 			d.required(ru.Line, path+".role", "write role: viewer, crew or sm")
