@@ -35,10 +35,17 @@ type mosquitto struct {
 
 func startMosquitto(t *testing.T) *mosquitto {
 	t.Helper()
+	return startMosquittoWith(t, "log_type all\n")
+}
+
+// startMosquittoWith runs Mosquitto with extra configuration lines (the
+// scale run uses the shipped configuration's set_tcp_nodelay true).
+func startMosquittoWith(t *testing.T, extra string) *mosquitto {
+	t.Helper()
 	m := &mosquitto{t: t, exe: peertest.Need(t, "mosquitto"), conf: filepath.Join(t.TempDir(), "mosquitto.conf")}
 	for attempt := 1; ; attempt++ {
 		m.port = freePort(t, true, false)
-		conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type all\n", m.port)
+		conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n%s", m.port, extra)
 		if err := os.WriteFile(m.conf, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,14 @@ func TestScale(t *testing.T) {
 	}
 	n := envInt(t, "CUELIGHT_SCALE_STATIONS", 50)
 	cues := envInt(t, "CUELIGHT_SCALE_CUES", 40)
-	m := startMosquitto(t)
+	// The broker as shipped (deploy/mosquitto/cuelight.conf): with
+	// Nagle's algorithm left on, a command to a station can wait ~40 ms
+	// for a delayed ACK (docs/mqtt.md); CUELIGHT_SCALE_STOCK=1 measures that.
+	extra := "set_tcp_nodelay true\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+	if os.Getenv("CUELIGHT_SCALE_STOCK") == "1" {
+		extra = "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+	}
+	m := startMosquittoWith(t, extra)
 	f := showFile{Name: "scale", Brokers: []string{m.url()}, Gateways: []string{"booth"}, PerStation: 4, GoHold: "300ms"}
 	for i := 1; i <= n; i++ {
 		f.Stations = append(f.Stations, fmt.Sprintf("s%02d", i))
