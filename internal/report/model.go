@@ -242,6 +242,21 @@ func Compute(perf recorder.Performance, msgs, before []recorder.Message, o Optio
 		stationOf[ch] = st
 	}
 	offline := map[string]*Span{}
+	// info takes a station's info: the show's name, and which channels
+	// are the station's (each gets a lane).
+	info := func(m recorder.Message) {
+		var in mqttlink.Info
+		if json.Unmarshal(m.Payload, &in) != nil {
+			return
+		}
+		if r.Show == "" {
+			r.Show = in.Show
+		}
+		for _, ch := range in.Channels {
+			stationOf[ch] = m.Station
+			lane(ch)
+		}
+	}
 	for _, m := range before {
 		switch m.Kind {
 		case recorder.KindStatus:
@@ -249,16 +264,7 @@ func Compute(perf recorder.Performance, msgs, before []recorder.Message, o Optio
 				offline[m.Station] = &Span{Who: m.Station, Start: perf.Start}
 			}
 		case recorder.KindInfo:
-			var in mqttlink.Info
-			if json.Unmarshal(m.Payload, &in) == nil {
-				if r.Show == "" {
-					r.Show = in.Show
-				}
-				for _, ch := range in.Channels {
-					stationOf[ch] = m.Station
-					lane(ch)
-				}
-			}
+			info(m)
 		}
 	}
 
@@ -288,16 +294,7 @@ func Compute(perf recorder.Performance, msgs, before []recorder.Message, o Optio
 	for _, m := range msgs {
 		switch m.Kind {
 		case recorder.KindInfo:
-			var in mqttlink.Info
-			if json.Unmarshal(m.Payload, &in) == nil {
-				if r.Show == "" {
-					r.Show = in.Show
-				}
-				for _, ch := range in.Channels {
-					stationOf[ch] = m.Station
-					lane(ch)
-				}
-			}
+			info(m)
 		case recorder.KindStatus:
 			switch string(m.Payload) {
 			case "offline":

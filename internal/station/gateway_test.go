@@ -81,21 +81,12 @@ func (r *showRig) start(name string) *Station {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, nil) }()
-	stopped := false
+	run := runStation(r.t, s)
 	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
+		if err := run(); err != nil {
 			r.t.Errorf("%s: Run: %v", name, err)
 		}
 	}
-	r.t.Cleanup(stop)
 	waitFor(r.t, name+" ready and connected", func() bool { return s.Ready() && s.link.Connected() })
 	r.stations[name], r.stops[name] = s, stop
 	return s

@@ -101,20 +101,7 @@ func newRecordHarness(t *testing.T) *recordHarness {
 		t.Fatal(err)
 	}
 	h.st = st
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
+	runStation(t, st)
 	waitFor(t, "station ready and MQTT connected", func() bool {
 		return st.Ready() && st.link != nil && st.link.Connected()
 	})

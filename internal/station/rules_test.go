@@ -69,12 +69,26 @@ func startRig(t *testing.T, show string, mkBoard func(clockwork.Clock) drivers.B
 		t.Fatal(err)
 	}
 	r.st = st
+	r.stop = runStation(t, st)
+	waitFor(t, "station ready", st.Ready)
+	if r.client, err = osc.DialUDP(st.OSCAddr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.client.Close() })
+	return r
+}
+
+// runStation runs st until the test ends (or stop is called) and checks
+// that Run returns, without an error, once it is stopped. stop may be
+// called more than once; it returns Run's error.
+func runStation(t *testing.T, st *Station) (stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- st.Run(ctx, nil) }()
 	var once sync.Once
 	var runErr error
-	r.stop = func() error {
+	stop = func() error {
 		once.Do(func() {
 			cancel()
 			select {
@@ -86,16 +100,11 @@ func startRig(t *testing.T, show string, mkBoard func(clockwork.Clock) drivers.B
 		return runErr
 	}
 	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Errorf("Run: %v", err)
+		if err := stop(); err != nil {
+			t.Errorf("%s: Run: %v", st.Name(), err)
 		}
 	})
-	waitFor(t, "station ready", st.Ready)
-	if r.client, err = osc.DialUDP(st.OSCAddr().String()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.client.Close() })
-	return r
+	return stop
 }
 
 // send sends m and waits for the station's first reply.

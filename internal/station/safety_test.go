@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,74 +40,21 @@ channels:
     ack_button: GPIO20
 `
 
+// strictRig is a rig (rules_test.go) on the strict fake board: a lamp
+// write nobody declared fails the test.
 type strictRig struct {
-	clk    *clockwork.FakeClock
-	board  *drivertest.StrictBoard
-	st     *Station
-	client *osc.Client
-
-	mu      sync.Mutex
-	notices []string
+	*rig
+	board *drivertest.StrictBoard
 }
 
 func newStrictRig(t *testing.T, watchdog time.Duration) *strictRig {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader(safetyShow), "safety.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &strictRig{clk: clockwork.NewFakeClockAt(t0)}
-	r.board = drivertest.NewStrictBoard(t, r.clk)
-	st, err := New(Options{
-		Config: cfg, Station: "wing", Board: r.board, Clock: r.clk,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Epoch: "safety",
-		OSCListen: "127.0.0.1:0", MQTTBroker: "none", WatchdogEvery: watchdog,
-		Notify: func(s string) {
-			r.mu.Lock()
-			r.notices = append(r.notices, s)
-			r.mu.Unlock()
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.st = st
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- st.Run(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	waitFor(t, "station ready", st.Ready)
-	if r.client, err = osc.DialUDP(st.OSCAddr().String()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.client.Close() })
-	return r
-}
-
-// send sends one OSC message and waits for the first reply to it.
-func (r *strictRig) send(t *testing.T, m *osc.Message) *osc.Message {
-	t.Helper()
-	if err := r.client.Send(m); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := r.client.Receive(ctx)
-	if err != nil {
-		t.Fatalf("no reply to %v: %v", m, err)
-	}
-	return p.(*osc.Message)
-}
-
-func (r *strictRig) tick(t *testing.T, d time.Duration) {
-	t.Helper()
-	h := &harness{t: t, clk: r.clk, st: r.st}
-	h.advanceTo(r.clk.Now().Add(d))
+	var board *drivertest.StrictBoard
+	r := startRig(t, safetyShow, func(clk clockwork.Clock) drivers.Board {
+		board = drivertest.NewStrictBoard(t, clk)
+		return board
+	}, func(o *Options) { o.WatchdogEvery = watchdog })
+	return &strictRig{rig: r, board: board}
 }
 
 func TestDarkAtStart(t *testing.T) {
