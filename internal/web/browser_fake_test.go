@@ -20,7 +20,7 @@ func TestBrowserLogin(t *testing.T) {
 	login := func(user string) {
 		t.Helper()
 		run(t, ctx, chromedp.Navigate(e.srv.URL+"/wing/fly"))
-		waitFor(t, ctx, "the login page", `location.pathname === "/login" && !!document.querySelector("input[name=user]")`)
+		waitFor(t, ctx, "the login page", loginReady)
 		run(t, ctx, chromedp.SendKeys("input[name=user]", user), chromedp.SendKeys("input[name=password]", user),
 			chromedp.Click("form button[type=submit]"))
 		waitFor(t, ctx, "the wing page after the login", `location.pathname === "/wing/fly" && document.body.dataset.page === "wing"`)
@@ -61,7 +61,7 @@ func TestBrowserLogin(t *testing.T) {
 	run(t, ctx, chromedp.Navigate(e.srv.URL+"/"))
 	waitFor(t, ctx, "the desk", `document.body.dataset.page === "desk"`)
 	run(t, ctx, chromedp.Click("nav form button"))
-	waitFor(t, ctx, "logged out", `location.pathname === "/login"`)
+	waitFor(t, ctx, "logged out", loginReady)
 	run(t, ctx, chromedp.SendKeys("input[name=user]", "front"), chromedp.SendKeys("input[name=password]", "front"), chromedp.Click("form button[type=submit]"))
 	waitFor(t, ctx, "the viewer's desk", `document.body.dataset.page === "desk" && document.querySelectorAll(".ch").length === 3`)
 	if n := eval[int](t, ctx, `document.querySelectorAll("button.cmd").length`); n != 0 {
@@ -69,7 +69,7 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	// the sm's desk has every control but no GO (desk_go is false)
 	run(t, ctx, chromedp.Click("nav form button"))
-	waitFor(t, ctx, "logged out", `location.pathname === "/login"`)
+	waitFor(t, ctx, "logged out", loginReady)
 	run(t, ctx, chromedp.SendKeys("input[name=user]", "psm"), chromedp.SendKeys("input[name=password]", "psm"), chromedp.Click("form button[type=submit]"))
 	waitFor(t, ctx, "the sm's desk", `document.body.dataset.page === "desk" && document.querySelectorAll(".ch .ctl").length === 3`)
 	if eval[bool](t, ctx, `!!document.getElementById("goask") || [...document.querySelectorAll("button")].some(b => /GO/.test(b.textContent))`) {
@@ -299,3 +299,7 @@ func TestBrowserWake(t *testing.T) {
 		}
 	}
 }
+
+// loginReady is true once the login page has loaded and its form is in
+// place: typing into a page still loading finds stale nodes.
+const loginReady = `location.pathname === "/login" && document.readyState === "complete" && !!document.querySelector("input[name=user]")`
