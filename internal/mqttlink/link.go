@@ -80,6 +80,12 @@ type Options struct {
 	// station's status and info, delivered on Show: the station's view of
 	// the whole show.
 	ShowWide bool
+	// ShowChannels, with ShowWide, are the channels whose state and events
+	// the view takes; nil takes every channel. A station passes the show's
+	// channels that other stations own: it has its own first-hand, and
+	// taking them back from the broker would double its MQTT traffic
+	// (every state and event it publishes would come back to it).
+	ShowChannels []string
 	// Station is this station's name; it appears in topics and payloads.
 	Station string
 	// Show is the show's name (logged, and put in Info when empty there).

@@ -211,10 +211,18 @@ func (t Topics) Cmd(channel string) string { return t.p() + "/channel/" + channe
 // AllCmd is <p>/all/cmd (Command JSON in, for every channel).
 func (t Topics) AllCmd() string { return t.p() + "/all/cmd" }
 
-// ShowFilters are the subscriptions of the show-wide view: every channel's
-// state and events, every station's status and info.
-func (t Topics) ShowFilters() []string {
-	return []string{t.p() + "/channel/+/state", t.p() + "/channel/+/event", t.p() + "/station/+/status", t.p() + "/station/+/info"}
+// ShowFilters are the subscriptions of the show-wide view: every station's
+// status and info, and the state and events of channels, or of every
+// channel when channels is nil.
+func (t Topics) ShowFilters(channels []string) []string {
+	f := []string{t.p() + "/station/+/status", t.p() + "/station/+/info"}
+	if channels == nil {
+		return append(f, t.State("+"), t.Event("+"))
+	}
+	for _, ch := range channels {
+		f = append(f, t.State(ch), t.Event(ch))
+	}
+	return f
 }
 
 // ShowTopic says which show-wide topic topic is: kind "state" or "event"

@@ -85,7 +85,7 @@ func (l *Link) onShow(_ paho.Client, m paho.Message) {
 // subscribeShow subscribes to the show-wide topics; called from onConnect.
 func (l *Link) subscribeShow(c paho.Client) error {
 	filters := map[string]byte{}
-	for _, f := range l.topics.ShowFilters() {
+	for _, f := range l.topics.ShowFilters(l.opts.ShowChannels) {
 		filters[f] = 1
 	}
 	st := c.SubscribeMultiple(filters, l.onShow)

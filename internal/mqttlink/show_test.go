@@ -63,6 +63,51 @@ func TestShowWideAndForwardedCommands(t *testing.T) {
 	}
 }
 
+// TestShowChannelsLeaveOwnOut: with ShowChannels, the show-wide view
+// takes only those channels' states and events: a station's own states and
+// events never come back to it from the broker, while a view with nil
+// ShowChannels takes every channel.
+func TestShowChannelsLeaveOwnOut(t *testing.T) {
+	t.Parallel()
+	u := "tcp://" + embedded(t)
+	wing := startLink(t, u, newStation("wing", "fly"), "wing", func(o *Options) {
+		o.ShowWide, o.ShowChannels = true, []string{"sl"}
+	})
+	side := startLink(t, u, newStation("side", "sl"), "side", nil)
+	watcher := startLink(t, u, newStation("watcher"), "watcher", func(o *Options) { o.ShowWide = true })
+	for _, l := range []*Link{wing, side, watcher} {
+		waitStatus(t, l, true)
+	}
+	// The wing's own state and event reach the broker (the watcher sees
+	// them) before the other station's state is even published.
+	wing.PublishState(State{Channel: "fly", Station: "wing", State: "standby", Label: "own", Since: FormatTime(t0), Seq: 2, Epoch: "ep1"})
+	wing.PublishEvent(Event{Event: "standby", Channel: "fly", Station: "wing", Label: "own", At: FormatTime(t0), Source: "osc", Seq: 2, Epoch: "ep1"})
+	for seen := 0; seen < 2; {
+		select {
+		case m := <-watcher.Show():
+			if (m.Kind == "state" && m.State.Label == "own") || (m.Kind == "event" && m.Event.Label == "own") {
+				seen++
+			}
+		case <-time.After(wait):
+			t.Fatal("the watcher (every channel) did not see the wing's own state and event")
+		}
+	}
+	side.PublishState(State{Channel: "sl", Station: "side", State: "standby", Label: "other", Since: FormatTime(t0), Seq: 2, Epoch: "ep1"})
+	for {
+		select {
+		case m := <-wing.Show():
+			if m.Kind == "state" && m.State.Label == "other" {
+				return
+			}
+			if (m.Kind == "state" && m.State.Channel == "fly") || (m.Kind == "event" && m.Event.Channel == "fly") {
+				t.Fatalf("the wing got its own channel back from the broker: %+v", m)
+			}
+		case <-time.After(wait):
+			t.Fatal("the wing did not see the other station's state")
+		}
+	}
+}
+
 // TestPublishCommandNotConnected: a command is never kept for later.
 func TestPublishCommandNotConnected(t *testing.T) {
 	t.Parallel()

@@ -250,7 +250,7 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 		brokers = []string{p.brokerURL}
 	}
 	link, err := mqttlink.New(mqttlink.Options{
-		Brokers: brokers, ShowWide: true, Station: s.name, Show: s.cfg.Show,
+		Brokers: brokers, ShowWide: true, ShowChannels: s.othersChannels(), Station: s.name, Show: s.cfg.Show,
 		TopicPrefix: s.cfg.MQTT.TopicPrefix,
 		Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
 		TLS:       tlsConf,
@@ -303,4 +303,17 @@ func (s *Station) status() string {
 		}
 	}
 	return fmt.Sprintf("%s: %d channels, %s", s.name, len(s.router.local), mq)
+}
+
+// othersChannels are the show's channels that other stations own: the
+// show-wide view takes their state and events from MQTT (this station's
+// own go into it first-hand). Never nil.
+func (s *Station) othersChannels() []string {
+	out := []string{}
+	for _, ch := range s.cfg.Channels {
+		if !s.router.isMine[ch.Name] {
+			out = append(out, ch.Name)
+		}
+	}
+	return out
 }
