@@ -190,13 +190,16 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 	}
 }
 
-// apply writes outputs for a result, then reports it. Feedback goes out
-// only after the lamp outputs were written (docs/protocol.md §3).
+// apply writes outputs for a result, then reports it: the MQTT states
+// first (reporter.publish), then OSC feedback, events, logs and the view.
+// Feedback goes out only after the lamp outputs were written
+// (docs/protocol.md §3).
 func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 	if len(res.Changed) > 0 || len(res.Events) > 0 {
 		s.floor = later(s.floor, now)
 	}
 	s.out.write(later(s.clock.Now(), now), s.engine)
+	s.rep.publish(res.Changed)
 	for _, st := range res.Changed {
 		s.rep.changed(st, from)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,14 +46,27 @@ func (r *reporter) mqttState(st cues.ChannelState) mqttlink.State {
 	}
 }
 
-// changed reports one state change: feedback targets, the sender, MQTT.
-func (r *reporter) changed(st cues.ChannelState, from *osc.Sender) {
-	// MQTT first: the hand-off never blocks, and the link's publisher
-	// then works while the OSC feedback is sent (both after the lamps).
-	ms := r.mqttState(st)
-	if r.link != nil {
-		r.link.PublishState(ms)
+// publish hands the changed states to MQTT (it never blocks), then yields
+// this core once, so that the link's publisher, just woken, writes them
+// to the broker now instead of after the rest of the report. Measured on
+// a 2-core machine: without the yield a state waited about 100 µs for the
+// cue loop to send its OSC feedback and log the event before it left
+// (docs/performance.md). The yield is not a wait: the cue loop carries on
+// as soon as a core is free, whether or not the broker is reachable.
+func (r *reporter) publish(changed []cues.ChannelState) {
+	if r.link == nil || len(changed) == 0 {
+		return
 	}
+	for _, st := range changed {
+		r.link.PublishState(r.mqttState(st))
+	}
+	runtime.Gosched()
+}
+
+// changed reports one state change, after publish: feedback targets, the
+// sender, the view.
+func (r *reporter) changed(st cues.ChannelState, from *osc.Sender) {
+	ms := r.mqttState(st)
 	msg := stateMessage(st)
 	for _, t := range r.feedback {
 		r.sendTo(t, msg)
