@@ -250,7 +250,7 @@ func (s *Station) buildParts(ctx context.Context, web http.Handler) (*parts, err
 		brokers = []string{p.brokerURL}
 	}
 	link, err := mqttlink.New(mqttlink.Options{
-		Brokers: brokers, ShowWide: true, ShowChannels: s.othersChannels(), Station: s.name, Show: s.cfg.Show,
+		Brokers: brokers, ShowWide: true, ShowChannels: showChannels(s.cfg, s.router.isMine), Station: s.name, Show: s.cfg.Show,
 		TopicPrefix: s.cfg.MQTT.TopicPrefix,
 		Username:    s.cfg.MQTT.Username, Password: s.cfg.MQTT.Password,
 		TLS:       tlsConf,
@@ -305,15 +305,28 @@ func (s *Station) status() string {
 	return fmt.Sprintf("%s: %d channels, %s", s.name, len(s.router.local), mq)
 }
 
-// othersChannels are the show's channels that other stations own: the
-// show-wide view takes their state and events from MQTT (this station's
-// own go into it first-hand). Never nil.
-func (s *Station) othersChannels() []string {
+// maxShowFilterChannels is how many other stations' channels a station
+// subscribes to one by one (two filters each); a bigger show takes every
+// channel with two wildcard filters. Each filter is a subscription at the
+// broker, and some brokers pay dearly for one (NATS's MQTT makes each
+// QoS 1 subscription a JetStream consumer), while in a big show a
+// station's own channels are a small part of what it receives anyway.
+const maxShowFilterChannels = 16
+
+// showChannels are the channels whose state and events the show-wide view
+// takes from MQTT (mqttlink.Options.ShowChannels): the show's channels
+// that other stations own, never this station's own, which it has
+// first-hand (docs/mqtt.md); nil (every channel, by wildcard) past
+// maxShowFilterChannels.
+func showChannels(cfg *config.Config, mine map[string]bool) []string {
 	out := []string{}
-	for _, ch := range s.cfg.Channels {
-		if !s.router.isMine[ch.Name] {
+	for _, ch := range cfg.Channels {
+		if !mine[ch.Name] {
 			out = append(out, ch.Name)
 		}
+	}
+	if len(out) > maxShowFilterChannels {
+		return nil
 	}
 	return out
 }
