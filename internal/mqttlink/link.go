@@ -44,6 +44,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -881,6 +882,35 @@ func (g *gateStore) All() []string {
 	keys := g.Store.All()
 	g.bump()
 	return keys
+}
+
+// Put stores a PUBLISH as a copy, and Get returns one: the packet paho
+// writes to the network and the one its resume reads after a reconnect
+// are then never the same. paho's writer mutates a PUBLISH as it writes it
+// (its remaining length) and resume sets the DUP flag of what it reads
+// from the store, while a Publish made just before the connection was
+// lost can still be on its way to the new connection's writer (paho
+// issues #657, #703): with one shared packet that is a data race, which
+// the race detector caught when two stations with one client id took the
+// broker from each other (cmd/cuelightd TestShowGatewayStartedTwice).
+// Put's copy is made before paho hands the packet to its writer.
+func (g *gateStore) Put(key string, m packets.ControlPacket) {
+	g.Store.Put(key, copyPublish(m))
+}
+
+// Get returns a stored packet; a PUBLISH as a copy (see Put).
+func (g *gateStore) Get(key string) packets.ControlPacket {
+	return copyPublish(g.Store.Get(key))
+}
+
+// copyPublish returns a copy of a PUBLISH (its payload shared: nobody
+// writes to it) and any other packet as it is.
+func copyPublish(m packets.ControlPacket) packets.ControlPacket {
+	if pub, ok := m.(*packets.PublishPacket); ok {
+		c := *pub
+		return &c
+	}
+	return m
 }
 
 // Reset empties the store (paho's first connection with a clean session).
