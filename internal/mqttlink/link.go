@@ -434,7 +434,15 @@ func (l *Link) Close(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 		if l.acquire(ctx.Done()) {
-			if l.up.Load() && l.client.IsConnectionOpen() {
+			// Connected, even if the on-connect work has not finished
+			// (a stop right after connecting): "online" may be out
+			// already, and a clean disconnect sends no Will, so
+			// "offline" is published in any case. Not before paho has
+			// listed its store (see gateStore).
+			if l.client.IsConnectionOpen() {
+				l.store.await(l.attempt.Load(), ctx.Done(), l.opts.PublishTimeout)
+			}
+			if l.client.IsConnectionOpen() {
 				var items []pubItem
 				for {
 					it, ok := l.out.pop()

@@ -1,6 +1,7 @@
 package mqttlink
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -482,4 +483,28 @@ func TestSeveralStationsOnOneMosquitto(t *testing.T) {
 			t.Errorf("station %d: %d of %d states, in order: %v", i, len(got[i]), n, strings.Join(got[i], ",") == strings.Join(want[i][:min(len(got[i]), n)], ","))
 		}
 	}
+}
+
+// TestCloseRightAfterConnectSaysOffline: a link closed while its on-connect
+// work still waits for the broker (here every byte from the broker is held
+// back 200 ms) has already published its retained "online". Close must
+// replace it with "offline": a clean disconnect sends no Will, so the
+// station would otherwise be shown online after a stop right after it
+// connected (cuectl TestStationOffline caught this once).
+func TestCloseRightAfterConnectSaysOffline(t *testing.T) {
+	t.Parallel()
+	baddr := embedded(t)
+	p := newSlowProxy(t, baddr, 200*time.Millisecond)
+	w := watch(t, "tcp://"+baddr, "cuelight/station/s/status")
+	l := startLink(t, p.url(), newStation("s", "fly"), "s", nil)
+	w.expect(t, "cuelight/station/s/status", func(m msg) bool { return m.payload == "online" })
+	if l.Connected() {
+		t.Fatal("the on-connect work had finished already: the broker's bytes were not held back")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	w.expect(t, "cuelight/station/s/status", func(m msg) bool { return m.payload == "offline" })
 }
