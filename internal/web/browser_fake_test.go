@@ -23,14 +23,14 @@ func TestBrowserLogin(t *testing.T) {
 		waitFor(t, ctx, "the login page", loginReady)
 		run(t, ctx, chromedp.SendKeys("input[name=user]", user), chromedp.SendKeys("input[name=password]", user),
 			chromedp.Click("form button[type=submit]"))
-		waitFor(t, ctx, "the wing page after the login", `location.pathname === "/wing/fly" && document.body.dataset.page === "wing"`)
+		waitFor(t, ctx, "the wing page after the login", `location.pathname === "/wing/fly" && `+wingReady)
 	}
 	login("flyop")
 	if !eval[bool](t, ctx, `!document.getElementById("ack").disabled && !document.getElementById("call").disabled`) {
 		t.Errorf("crew of fly: ACK and CALL disabled on fly's wing page")
 	}
 	run(t, ctx, chromedp.Navigate(e.srv.URL+"/wing/sr"))
-	waitFor(t, ctx, "sr's wing page", `document.body.dataset.page === "wing"`)
+	waitFor(t, ctx, "sr's wing page", `location.pathname === "/wing/sr" && `+wingReady)
 	if !eval[bool](t, ctx, `document.getElementById("ack").disabled`) {
 		t.Errorf("crew of fly: ACK enabled on sr's wing page")
 	}
@@ -59,7 +59,7 @@ func TestBrowserLogin(t *testing.T) {
 
 	// the viewer sees the desk without controls
 	run(t, ctx, chromedp.Navigate(e.srv.URL+"/"))
-	waitFor(t, ctx, "the desk", `document.body.dataset.page === "desk"`)
+	waitFor(t, ctx, "the desk", `document.readyState === "complete" && document.body.dataset.page === "desk" && !!document.querySelector("nav form button")`)
 	run(t, ctx, chromedp.Click("nav form button"))
 	waitFor(t, ctx, "logged out", loginReady)
 	run(t, ctx, chromedp.SendKeys("input[name=user]", "front"), chromedp.SendKeys("input[name=password]", "front"), chromedp.Click("form button[type=submit]"))
@@ -300,6 +300,8 @@ func TestBrowserWake(t *testing.T) {
 	}
 }
 
-// loginReady is true once the login page has loaded and its form is in
-// place: typing into a page still loading finds stale nodes.
+// loginReady and wingReady are true once the page has loaded and the
+// elements the test uses are in place: typing into a page still loading
+// finds stale nodes, and reading it finds none.
 const loginReady = `location.pathname === "/login" && document.readyState === "complete" && !!document.querySelector("input[name=user]")`
+const wingReady = `document.readyState === "complete" && document.body.dataset.page === "wing" && !!document.getElementById("ack") && !!document.getElementById("call")`
