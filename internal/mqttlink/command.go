@@ -111,6 +111,8 @@ func ParseCommand(b []byte) (Command, error) {
 		return c, reject(ErrMalformed, "malformed command: id longer than %d bytes", MaxIDLen)
 	case !printable(c.ID):
 		return c, reject(ErrMalformed, "malformed command: id contains control characters")
+	case len(c.Via) > MaxIDLen || !printable(c.Via):
+		return c, reject(ErrMalformed, "malformed command: via must be a gateway station's name")
 	case c.Cmd == "":
 		return c, reject(ErrMalformed, "malformed command: missing cmd")
 	case c.Source != "" && c.Source != "mqtt" && c.Source != "web":

@@ -30,6 +30,10 @@ var commandCases = []struct {
 }{
 	{"go with label", `{"id":"c1","cmd":"go","label":"23","ts":"2025-03-01T20:15:04.250Z","ttl_ms":2000}`,
 		Command{ID: "c1", Cmd: "go", Label: "23", TS: "2025-03-01T20:15:04.250Z", TTLMS: 2000}, ""},
+	{"forwarded by a gateway", `{"id":"c9","cmd":"go","label":"23","ts":"2025-03-01T20:15:04.250Z","via":"booth2"}`,
+		Command{ID: "c9", Cmd: "go", Label: "23", TS: "2025-03-01T20:15:04.250Z", Via: "booth2"}, ""},
+	{"via with a control character", `{"id":"c9","cmd":"go","label":"23","ts":"2025-03-01T20:15:04.250Z","via":"booth\u0007"}`,
+		Command{}, "via must be a gateway station's name"},
 	{"standby without ttl", `{"id":"c2","cmd":"standby","label":"LX 23.5","ts":"2025-03-01T20:15:04Z"}`,
 		Command{ID: "c2", Cmd: "standby", Label: "LX 23.5", TS: "2025-03-01T20:15:04Z"}, ""},
 	{"ts with offset and ns", `{"id":"c3","cmd":"off","ts":"2025-03-01T21:15:04.123456789+01:00"}`,
@@ -93,7 +97,7 @@ func TestParseCommand(t *testing.T) {
 				continue
 			}
 			if got.ID != tc.want.ID || got.Cmd != tc.want.Cmd || got.Label != tc.want.Label || got.TS != tc.want.TS ||
-				got.TTLMS != tc.want.TTLMS || (got.Value == nil) != (tc.want.Value == nil) || (got.Value != nil && *got.Value != *tc.want.Value) {
+				got.TTLMS != tc.want.TTLMS || got.Via != tc.want.Via || (got.Value == nil) != (tc.want.Value == nil) || (got.Value != nil && *got.Value != *tc.want.Value) {
 				t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
 			}
 			continue

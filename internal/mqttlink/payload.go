@@ -169,6 +169,11 @@ type Command struct {
 	// Source is who sent it, carried into the events it causes: "" or
 	// "mqtt" (cuectl, a gateway, a script), or "web" (a desk or wing page).
 	Source string `json:"source,omitempty"`
+	// Via is the gateway station that took the command from the booth over
+	// OSC and forwarded it; "" for any other sender. A station uses it to
+	// tell the copies of one booth command sent through two gateways
+	// (docs/protocol.md §9).
+	Via string `json:"via,omitempty"`
 }
 
 // CmdCallButton is the command a wing page sends for its CALL button: a

@@ -79,7 +79,7 @@ func (g *gateway) forward(address string, r route, from *osc.Sender) {
 // send publishes one forwarded command and remembers its sender.
 func (g *gateway) send(address, channel string, c cues.Command, from *osc.Sender, now time.Time) {
 	s := g.s
-	mc := mqttlink.Command{Cmd: c.Verb.String(), TS: mqttlink.FormatTime(now), TTLMS: forwardTTL.Milliseconds()}
+	mc := mqttlink.Command{Cmd: c.Verb.String(), TS: mqttlink.FormatTime(now), TTLMS: forwardTTL.Milliseconds(), Via: s.name}
 	switch c.Verb {
 	case cues.VerbGoCue:
 		mc.Cmd = cues.VerbGo.String() // on all/cmd a GO with a label is a cue GO

@@ -13,6 +13,7 @@ import (
 	"github.com/cuelight/cuelight/config"
 	"github.com/cuelight/cuelight/drivers"
 	"github.com/cuelight/cuelight/drivers/sim"
+	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/osc"
 )
 
@@ -46,6 +47,13 @@ type showRig struct {
 }
 
 func newShowRig(t *testing.T) *showRig {
+	t.Helper()
+	return newShowRigWith(t, gatewayShow)
+}
+
+// newShowRigWith is newShowRig on another show (FEEDBACK is replaced by
+// the rig's feedback address).
+func newShowRigWith(t *testing.T, gatewayShow string) *showRig {
 	t.Helper()
 	h := &harness{t: t}
 	h.startBroker()
@@ -246,5 +254,100 @@ func TestTwoGateways(t *testing.T) {
 	}
 	if strings.Join(kinds, " ") != "standby go" {
 		t.Errorf("events on sl %q, want exactly one standby and one go", kinds)
+	}
+}
+
+// TestGatewayCopiesOutOfOrder: the backup gateway's copy of a standby
+// arrives after the main gateway's GO (their paths to the station differ
+// by milliseconds; a QLab cue that sends standby and GO together makes
+// that gap as small). The late copy must not arm the channel again, or the
+// GO's own copy would fire it a second time: a GO nobody sent. Commands
+// through one gateway, and from senders that are not gateways, are never
+// taken for copies.
+func TestGatewayCopiesOutOfOrder(t *testing.T) {
+	t.Parallel()
+	r := newShowRig(t)
+	b := r.start("b")
+	t0 := time.Now()
+	send := func(id, cmd, label string, at time.Duration, via string) {
+		t.Helper()
+		v := ""
+		if via != "" {
+			v = fmt.Sprintf(`,"via":%q`, via)
+		}
+		payload := fmt.Sprintf(`{"id":%q,"cmd":%q,"label":%q,"ts":%q,"ttl_ms":2000%s}`, id, cmd, label, mqttlink.FormatTime(t0.Add(at)), v)
+		before := b.mqttHandled.Load()
+		if err := r.h.broker.Publish("cuelight/channel/sl/cmd", []byte(payload), false, 1); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "b handled "+id, func() bool { return b.mqttHandled.Load() > before })
+	}
+	events := func() string {
+		b.onLoopSync()
+		var kinds []string
+		for _, ev := range b.Show().Events(100) {
+			if ev.Channel == "sl" {
+				kinds = append(kinds, ev.Event)
+			}
+		}
+		return strings.Join(kinds, " ")
+	}
+	send("main-1", "standby", "9", 0, "booth")
+	send("main-2", "go", "9", 10*time.Millisecond, "booth")
+	send("backup-1", "standby", "9", time.Millisecond, "booth2") // late: after the main's GO
+	send("backup-2", "go", "9", 11*time.Millisecond, "booth2")
+	if got := events(); got != "standby go" {
+		t.Fatalf("events on sl %q, want one standby and one go", got)
+	}
+	if c, _ := b.Show().Channel("sl"); c.State.State != "go" || c.State.Label != "9" {
+		t.Errorf("sl is %s %q, want go \"9\"", c.State.State, c.State.Label)
+	}
+	// The same gateway sending the same command again is the booth's.
+	send("main-3", "standby", "9", 20*time.Millisecond, "booth")
+	// And so is a command from anything but a gateway (cuectl, a page).
+	send("ctl-1", "go", "9", 21*time.Millisecond, "")
+	if got := events(); got != "standby go standby go" {
+		t.Errorf("events on sl %q, want the second standby and go carried out", got)
+	}
+}
+
+// TestGatewayCopyOverOSCAfterMQTT: a gateway that owns a channel takes the
+// booth's commands for it over OSC, and the other gateway's copies come to
+// it over MQTT. When the other gateway's standby and GO come first, the
+// late OSC standby must not arm the channel again.
+func TestGatewayCopyOverOSCAfterMQTT(t *testing.T) {
+	t.Parallel()
+	show := strings.Replace(gatewayShow, "booth: {driver: none, gateway: true}", "booth: {driver: sim, gateway: true}", 1) +
+		"  pit: {station: booth, standby_lamp: GPIO22, go_lamp: GPIO23}\n"
+	r := newShowRigWith(t, show)
+	g := r.start("booth")
+	t0 := time.Now()
+	for i, cmd := range []string{"standby", "go"} {
+		payload := fmt.Sprintf(`{"id":"backup-%d","cmd":%q,"label":"9","ts":%q,"ttl_ms":2000,"via":"booth2"}`, i, cmd, mqttlink.FormatTime(t0.Add(time.Duration(i)*10*time.Millisecond)))
+		before := g.mqttHandled.Load()
+		if err := r.h.broker.Publish("cuelight/channel/pit/cmd", []byte(payload), false, 1); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "booth handled "+cmd, func() bool { return g.mqttHandled.Load() > before })
+	}
+	booth := r.booth("booth")
+	for _, m := range []*osc.Message{
+		osc.NewMessage("/cuelight/pit/standby", osc.String("9")),
+		osc.NewMessage("/cuelight/pit/go", osc.String("9")),
+	} {
+		if err := booth.Send(m); err != nil {
+			t.Fatal(err)
+		}
+		expectMsg(t, booth, "/cuelight/state/pit/go") // a duplicate's answer: the state as it is
+	}
+	g.onLoopSync()
+	var kinds []string
+	for _, ev := range g.Show().Events(100) {
+		if ev.Channel == "pit" {
+			kinds = append(kinds, ev.Event)
+		}
+	}
+	if strings.Join(kinds, " ") != "standby go" {
+		t.Errorf("events on pit %q, want one standby and one go", kinds)
 	}
 }

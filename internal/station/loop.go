@@ -122,10 +122,21 @@ func (s *Station) handleOSC(now time.Time, req request) {
 	}
 	for _, c := range req.r.cmds {
 		var res cues.Result
-		if req.due.After(now) {
+		switch k := (copyKey{c.Channel, c.Verb, c.Label}); {
+		case req.due.After(now):
 			res = s.engine.Schedule(now, req.due, c) // applied at once if due by now
-		} else {
+		case s.gw != nil && s.copies.isCopy(k, now, s.name):
+			// The other gateway's copy of this booth command came first,
+			// over MQTT (copies.go): a duplicate, answered with the state.
+			res = cues.Result{}
+			if c.Channel != "" {
+				res.Touched = []string{c.Channel}
+			}
+		default:
 			res = s.engine.Apply(now, c)
+			if s.gw != nil { // the other gateway's copy of it may follow over MQTT
+				s.copies.add(k, now, s.name, now)
+			}
 		}
 		s.apply(now, res, req.from)
 		if req.from != nil {

@@ -76,16 +76,43 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 	if in.Cmd.Value != nil {
 		c.Value = *in.Cmd.Value
 	}
+	via, sent := in.Cmd.Via, time.Time{}
+	if via != "" {
+		sent, _ = time.Parse(time.RFC3339Nano, in.Cmd.TS) // the link checked it
+	}
 	if !verb.IsChannelVerb() && verb != cues.VerbCallButton { // hold, release, cue go, heartbeat: show-wide, once
+		if s.isGatewayCopy(copyKey{"", verb, c.Label}, sent, via, in.Cmd.ID, now) {
+			return
+		}
 		s.apply(now, s.engine.Apply(now, c), nil)
 		return
 	}
 	for _, ch := range targets {
 		c.Channel = ch
+		if s.isGatewayCopy(copyKey{ch, verb, c.Label}, sent, via, in.Cmd.ID, now) {
+			continue
+		}
 		res := s.engine.Apply(now, c)
 		s.apply(now, res, nil)
 		if verb == cues.VerbCallButton && len(res.Events) > 0 {
 			s.rep.call(ch) // a call from the wing, as from its call button
 		}
 	}
+}
+
+// isGatewayCopy reports whether a command forwarded by gateway via (none:
+// not a copy) is the other gateway's copy of one carried out already
+// (copies.go), and otherwise remembers it. A copy changes nothing and
+// emits nothing, as any duplicate (docs/protocol.md §2, §9).
+func (s *Station) isGatewayCopy(k copyKey, sent time.Time, via, id string, now time.Time) bool {
+	if via == "" {
+		return false
+	}
+	if s.copies.isCopy(k, sent, via) {
+		s.log.Debug("the other gateway's copy of a command carried out already: changes nothing",
+			"channel", k.channel, "cmd", k.verb.String(), "cue", k.label, "via", via, "id", id)
+		return true
+	}
+	s.copies.add(k, sent, via, now)
+	return false
 }

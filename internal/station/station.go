@@ -94,6 +94,7 @@ type Station struct {
 	oscCount oscCounters
 	view     *showview.View // the whole show, from MQTT and this station
 	gw       *gateway       // nil unless this station is a gateway
+	copies   copies         // commands a second gateway's copy may follow (copies.go); cue loop only
 
 	// Set by Run while it builds, before any goroutine starts.
 	oscSrv *osc.Server
@@ -162,6 +163,7 @@ func New(o Options) (*Station, error) {
 		feedback: o.Config.OSC.Feedback, onEvent: o.onEvent, view: s.view,
 		errLog: rateLimiter{every: time.Second},
 	}
+	s.copies.window = o.Config.MQTT.ClockSkew + copyMargin
 	if st, _ := o.Config.Station(o.Station); st.Gateway {
 		s.gw = &gateway{s: s, pending: map[string]pendingCmd{}}
 	} else if showHasGateway(o.Config) {
