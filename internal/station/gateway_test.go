@@ -245,16 +245,22 @@ func TestTwoGateways(t *testing.T) {
 	}
 	b := r.stations["b"]
 	waitFor(t, "station b handled all four copies", func() bool { return b.mqttHandled.Load() >= 4 })
-	b.onLoopSync()
+	if got := channelEvents(b, "sl"); got != "standby go" {
+		t.Errorf("events on sl %q, want exactly one standby and one go", got)
+	}
+}
+
+// channelEvents lists the kinds of a channel's events in s's show view,
+// once s's cue loop has handled what it was given.
+func channelEvents(s *Station, ch string) string {
+	s.onLoopSync()
 	var kinds []string
-	for _, ev := range b.Show().Events(100) {
-		if ev.Channel == "sl" {
+	for _, ev := range s.Show().Events(100) {
+		if ev.Channel == ch {
 			kinds = append(kinds, ev.Event)
 		}
 	}
-	if strings.Join(kinds, " ") != "standby go" {
-		t.Errorf("events on sl %q, want exactly one standby and one go", kinds)
-	}
+	return strings.Join(kinds, " ")
 }
 
 // TestGatewayCopiesOutOfOrder: the backup gateway's copy of a standby
@@ -282,16 +288,7 @@ func TestGatewayCopiesOutOfOrder(t *testing.T) {
 		}
 		waitFor(t, "b handled "+id, func() bool { return b.mqttHandled.Load() > before })
 	}
-	events := func() string {
-		b.onLoopSync()
-		var kinds []string
-		for _, ev := range b.Show().Events(100) {
-			if ev.Channel == "sl" {
-				kinds = append(kinds, ev.Event)
-			}
-		}
-		return strings.Join(kinds, " ")
-	}
+	events := func() string { return channelEvents(b, "sl") }
 	send("main-1", "standby", "9", 0, "booth")
 	send("main-2", "go", "9", 10*time.Millisecond, "booth")
 	send("backup-1", "standby", "9", time.Millisecond, "booth2") // late: after the main's GO
@@ -340,14 +337,7 @@ func TestGatewayCopyOverOSCAfterMQTT(t *testing.T) {
 		}
 		expectMsg(t, booth, "/cuelight/state/pit/go") // a duplicate's answer: the state as it is
 	}
-	g.onLoopSync()
-	var kinds []string
-	for _, ev := range g.Show().Events(100) {
-		if ev.Channel == "pit" {
-			kinds = append(kinds, ev.Event)
-		}
-	}
-	if strings.Join(kinds, " ") != "standby go" {
-		t.Errorf("events on pit %q, want one standby and one go", kinds)
+	if got := channelEvents(g, "pit"); got != "standby go" {
+		t.Errorf("events on pit %q, want one standby and one go", got)
 	}
 }
