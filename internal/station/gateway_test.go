@@ -314,8 +314,12 @@ func TestGatewayCopiesOutOfOrder(t *testing.T) {
 // late OSC standby must not arm the channel again.
 func TestGatewayCopyOverOSCAfterMQTT(t *testing.T) {
 	t.Parallel()
+	// The OSC copies are stamped with the gateway's real clock when they
+	// arrive: a clock_skew of 5 s puts them within the copy window of the
+	// MQTT copies however slow the machine (qemu-user in CI).
 	show := strings.Replace(gatewayShow, "booth: {driver: none, gateway: true}", "booth: {driver: sim, gateway: true}", 1) +
 		"  pit: {station: booth, standby_lamp: GPIO22, go_lamp: GPIO23}\n"
+	show = strings.Replace(show, `mqtt: {broker: "tcp://127.0.0.1:1883"}`, `mqtt: {broker: "tcp://127.0.0.1:1883", clock_skew: 5s}`, 1)
 	r := newShowRigWith(t, show)
 	g := r.start("booth")
 	t0 := time.Now()
