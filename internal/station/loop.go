@@ -120,23 +120,22 @@ func (s *Station) handleOSC(now time.Time, req request) {
 	default:
 		return
 	}
+	via := "" // on a gateway, the other gateway's copies come over MQTT (copies.go)
+	if s.gw != nil {
+		via = s.name
+	}
 	for _, c := range req.r.cmds {
 		var res cues.Result
-		switch k := (copyKey{c.Channel, c.Verb, c.Label}); {
+		switch {
 		case req.due.After(now):
 			res = s.engine.Schedule(now, req.due, c) // applied at once if due by now
-		case s.gw != nil && s.copies.isCopy(k, now, s.name):
-			// The other gateway's copy of this booth command came first,
-			// over MQTT (copies.go): a duplicate, answered with the state.
-			res = cues.Result{}
+		case s.isGatewayCopy(copyKey{c.Channel, c.Verb, c.Label}, now, via, "", now):
+			// A duplicate, answered with the state.
 			if c.Channel != "" {
 				res.Touched = []string{c.Channel}
 			}
 		default:
 			res = s.engine.Apply(now, c)
-			if s.gw != nil { // the other gateway's copy of it may follow over MQTT
-				s.copies.add(k, now, s.name, now)
-			}
 		}
 		s.apply(now, res, req.from)
 		if req.from != nil {
@@ -202,7 +201,7 @@ func (s *Station) handleButton(now time.Time, ev drivers.ButtonEvent) {
 }
 
 // apply writes outputs for a result, then reports it: the MQTT states
-// first (reporter.publish), then OSC feedback, events, logs and the view.
+// first (reporter.report), then OSC feedback, events, logs and the view.
 // Feedback goes out only after the lamp outputs were written
 // (docs/protocol.md §3).
 func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
@@ -210,10 +209,7 @@ func (s *Station) apply(now time.Time, res cues.Result, from *osc.Sender) {
 		s.floor = later(s.floor, now)
 	}
 	s.out.write(later(s.clock.Now(), now), s.engine)
-	s.rep.publish(res.Changed)
-	for _, st := range res.Changed {
-		s.rep.changed(st, from)
-	}
+	s.rep.report(res.Changed, from)
 	if from != nil {
 		for _, ch := range res.Touched {
 			if changedIn(res.Changed, ch) {

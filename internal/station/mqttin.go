@@ -76,10 +76,7 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 	if in.Cmd.Value != nil {
 		c.Value = *in.Cmd.Value
 	}
-	via, sent := in.Cmd.Via, time.Time{}
-	if via != "" {
-		sent, _ = time.Parse(time.RFC3339Nano, in.Cmd.TS) // the link checked it
-	}
+	via, sent := in.Cmd.Via, in.Cmd.Sent()
 	if !verb.IsChannelVerb() && verb != cues.VerbCallButton { // hold, release, cue go, heartbeat: show-wide, once
 		if s.isGatewayCopy(copyKey{"", verb, c.Label}, sent, via, in.Cmd.ID, now) {
 			return
@@ -100,10 +97,13 @@ func (s *Station) handleMQTT(now time.Time, in mqttlink.Inbound) {
 	}
 }
 
-// isGatewayCopy reports whether a command forwarded by gateway via (none:
-// not a copy) is the other gateway's copy of one carried out already
-// (copies.go), and otherwise remembers it. A copy changes nothing and
-// emits nothing, as any duplicate (docs/protocol.md §2, §9).
+// isGatewayCopy reports whether a command that came through gateway via,
+// sent at sent, is the other gateway's copy of one carried out already
+// (copies.go), and otherwise remembers it as carried out. via is "" for a
+// command that came through no gateway: never a copy, not remembered. A
+// copy changes nothing and emits nothing, as any duplicate
+// (docs/protocol.md §2, §9). Used by the MQTT intake (via: the command's)
+// and, on a gateway, by the OSC intake (via: this gateway).
 func (s *Station) isGatewayCopy(k copyKey, sent time.Time, via, id string, now time.Time) bool {
 	if via == "" {
 		return false

@@ -36,6 +36,8 @@ type reporter struct {
 	errLog   rateLimiter
 
 	eventsOut atomic.Int64 // events handed to MQTT (tests wait on it)
+
+	states []mqttlink.State // report's scratch: the changes as published
 }
 
 // mqttState is a channel state as published (docs/mqtt.md).
@@ -46,33 +48,34 @@ func (r *reporter) mqttState(st cues.ChannelState) mqttlink.State {
 	}
 }
 
-// publish hands the changed states to MQTT (it never blocks), then yields
-// this core once, so that the link's publisher, just woken, writes them
-// to the broker now instead of after the rest of the report. Measured on
-// a 2-core machine: without the yield a state waited about 100 µs for the
-// cue loop to send its OSC feedback and log the event before it left
-// (docs/performance.md). The yield is not a wait: the cue loop carries on
-// as soon as a core is free, whether or not the broker is reachable.
-func (r *reporter) publish(changed []cues.ChannelState) {
-	if r.link == nil || len(changed) == 0 {
-		return
-	}
+// report reports a result's state changes. The MQTT states go first (the
+// hand-off never blocks), then the cue loop yields this core once, so that
+// the link's publisher, just woken, writes them to the broker now instead
+// of after the rest of the report. Measured on a 2-core machine: without
+// the yield a state waited about 100 µs for the cue loop to send its OSC
+// feedback and log the event before it left (docs/performance.md). The
+// yield is not a wait: the cue loop carries on as soon as a core is free,
+// whether or not the broker is reachable. Then, for each change, the
+// feedback targets, the sender and the view.
+func (r *reporter) report(changed []cues.ChannelState, from *osc.Sender) {
+	r.states = r.states[:0]
 	for _, st := range changed {
-		r.link.PublishState(r.mqttState(st))
+		r.states = append(r.states, r.mqttState(st))
 	}
-	runtime.Gosched()
-}
-
-// changed reports one state change, after publish: feedback targets, the
-// sender, the view.
-func (r *reporter) changed(st cues.ChannelState, from *osc.Sender) {
-	ms := r.mqttState(st)
-	msg := stateMessage(st)
-	for _, t := range r.feedback {
-		r.sendTo(t, msg)
+	if r.link != nil && len(changed) > 0 {
+		for _, ms := range r.states {
+			r.link.PublishState(ms)
+		}
+		runtime.Gosched()
 	}
-	r.reply(from, msg)
-	r.view.State(ms)
+	for i, st := range changed {
+		msg := stateMessage(st)
+		for _, t := range r.feedback {
+			r.sendTo(t, msg)
+		}
+		r.reply(from, msg)
+		r.view.State(r.states[i])
+	}
 }
 
 // event reports one event: the log, MQTT.
