@@ -631,9 +631,12 @@ func TestStreamFallsBehind(t *testing.T) {
 	w.mu.Unlock()
 	close(release)
 	last := fmt.Sprintf(`"label":"L%d"`, n)
-	waitUntil("a second model with the latest state", func(s string) bool {
+	// The stream may fall behind more than once while the updates pour in
+	// (seen in CI: a model with L485, then one with the last): what counts
+	// is that a model after the first one carries the latest state.
+	waitUntil("a later model with the latest state", func(s string) bool {
 		i := strings.LastIndex(s, "event: model")
-		return strings.Count(s, "event: model") == 2 && strings.Contains(s[i:], last)
+		return strings.Count(s, "event: model") >= 2 && strings.Contains(s[i:], last)
 	})
 	if c := strings.Count(w.String(), "event: channel"); c >= n {
 		t.Errorf("%d channel events: the stream did not fall back to a model", c)
