@@ -151,6 +151,15 @@ func startStation(t *testing.T, brokerURL string) *station {
 // station run is always demo.
 func startStationWith(t *testing.T, brokerURL, moreStations, moreChannels string) *station {
 	t.Helper()
+	return startStationTry(t, 1, brokerURL, moreStations, moreChannels)
+}
+
+// portTries is how many times a station is started on new ports when a
+// port freePort chose was taken by another test meanwhile.
+const portTries = 3
+
+func startStationTry(t *testing.T, try int, brokerURL, moreStations, moreChannels string) *station {
+	t.Helper()
 	dir := t.TempDir()
 	s := &station{
 		t:   t,
@@ -210,6 +219,10 @@ func startStationWith(t *testing.T, brokerURL, moreStations, moreChannels string
 		}
 		select {
 		case <-done:
+			if strings.Contains(s.log.String(), " in use") && try < portTries {
+				t.Logf("cuelightd could not listen (a free port was taken meanwhile); again on new ports:\n%s", s.log.String())
+				return startStationTry(t, try+1, brokerURL, moreStations, moreChannels)
+			}
 			t.Fatalf("cuelightd exited before it was ready: %v\n%s", exitErr, s.log.String())
 		default:
 		}
