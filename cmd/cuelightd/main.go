@@ -17,10 +17,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 
 	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/flagtext"
+	"github.com/cuelight/cuelight/internal/procs"
 )
 
 // version is stamped at release build time (-ldflags "-X main.version=...").
@@ -36,6 +38,7 @@ func main() {
 	if broker.IsChild() { // the embedded broker runs in a child process of ours
 		os.Exit(broker.ChildMain())
 	}
+	procs.Station() // all cores but one for Go code (docs/performance.md, "Cores")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
@@ -120,6 +123,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, lvl)
+	if n, of := procs.Chosen(); n > 0 && n < of {
+		log.Info("Go code runs on "+strconv.Itoa(n)+" of "+strconv.Itoa(of)+" cores; one is left to the broker and the kernel (set GOMAXPROCS to choose)",
+			"gomaxprocs", n)
+	}
 	d := daemon{
 		configPath: *configPath, station: *stationName, demo: *demo,
 		stdout: stdout, stderr: stderr, log: log,

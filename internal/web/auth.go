@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cuelight/cuelight/config"
+	"github.com/cuelight/cuelight/internal/procs"
 )
 
 // Sessions, logins and CSRF tokens of the pages (docs/web.md, Security).
@@ -263,8 +264,8 @@ func (a *auth) allowLogin(r *http.Request) bool {
 
 // dummyHash is compared against when the user is unknown, so that a
 // wrong name takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("cuelight-no-such-user"), 10)
+var dummyHash = sync.OnceValue(func() (h []byte) {
+	procs.Heavy(func() { h, _ = bcrypt.GenerateFromPassword([]byte("cuelight-no-such-user"), 10) })
 	return h
 })
 
@@ -275,6 +276,9 @@ func (a *auth) check(name, password string) (config.WebUser, bool) {
 	if !ok {
 		hash = dummyHash()
 	}
-	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	var err error
+	// bcrypt computes for tens of milliseconds: with a core lent, the cue
+	// loop is not held up meanwhile (internal/procs).
+	procs.Heavy(func() { err = bcrypt.CompareHashAndPassword(hash, []byte(password)) })
 	return u, ok && err == nil
 }
