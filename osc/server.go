@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -404,6 +405,10 @@ func (s *Server) readUDP() {
 		case <-s.done:
 			return
 		}
+		// The loop, just handed the datagram, runs before this goroutine
+		// reads the socket again: with one core (GOMAXPROCS=1) the read
+		// that finds nothing would otherwise delay it by a system call.
+		runtime.Gosched()
 	}
 }
 

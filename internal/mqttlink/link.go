@@ -39,6 +39,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -544,6 +545,10 @@ func (l *Link) publisher() {
 				var it outItem
 				if it, got = l.out.pop(); got {
 					p, ok = l.publish(it)
+					// paho's writer, just handed the packet, writes
+					// it before this goroutine carries on (with one
+					// core it would otherwise wait behind the acker).
+					runtime.Gosched()
 				}
 			}
 			l.release()
@@ -584,17 +589,20 @@ func (l *Link) publish(it outItem) (pubItem, bool) {
 	var (
 		topic  string
 		retain bool
-		v      any
+		b      []byte
+		err    error
 	)
 	switch {
 	case it.info != nil:
-		topic, retain, v = l.topics.Info(l.opts.Station), true, l.fillInfo(*it.info)
+		topic, retain = l.topics.Info(l.opts.Station), true
+		b, err = json.Marshal(l.fillInfo(*it.info))
 	case it.state != nil:
-		topic, retain, v = l.topics.State(it.state.Channel), true, it.state
+		topic, retain = l.topics.State(it.state.Channel), true
+		b = it.state.AppendJSON(make([]byte, 0, 256)) // the hot path: no reflection
 	default:
-		topic, v = l.topics.Event(it.event.Channel), it.event
+		topic = l.topics.Event(it.event.Channel)
+		b, err = json.Marshal(it.event)
 	}
-	b, err := json.Marshal(v)
 	if err != nil {
 		l.pubFailures.Add(1)
 		l.log.Error("mqtt: cannot encode payload", "topic", topic, "err", err)

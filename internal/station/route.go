@@ -2,6 +2,7 @@ package station
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -168,16 +169,26 @@ func (r *router) routeChannel(chPart, verbPart string, m *osc.Message) route {
 	if err != nil || !verb.IsChannelVerb() {
 		return route{kind: routeError, reason: "unknown command " + verbPart + ": use standby, standby_ack, go, force_go, off, ack, call or brightness"}
 	}
-	pattern := "/" + channelPattern(chPart)
 	var mine, others []string
-	for _, ch := range r.all {
-		if !osc.Match(pattern, "/"+ch) {
-			continue
+	if !strings.ContainsAny(chPart, patternChars+",") {
+		// A channel written out, the usual case: nothing to match.
+		switch {
+		case r.isMine[chPart]:
+			mine = []string{chPart}
+		case slices.Contains(r.all, chPart):
+			others = []string{chPart}
 		}
-		if r.isMine[ch] {
-			mine = append(mine, ch)
-		} else {
-			others = append(others, ch)
+	} else {
+		pattern := "/" + channelPattern(chPart)
+		for _, ch := range r.all {
+			if !osc.Match(pattern, "/"+ch) {
+				continue
+			}
+			if r.isMine[ch] {
+				mine = append(mine, ch)
+			} else {
+				others = append(others, ch)
+			}
 		}
 	}
 	if len(mine) == 0 && !(r.gateway && len(others) > 0) {
