@@ -706,11 +706,6 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	arr := make(chan arrival, 1<<15)
 	var overflow atomic.Int64
 	relayPrefix := benchrelay.DefaultPrefix
-	filters := map[string]byte{
-		sess.prefix + "/channel/+/state": 1,
-		sess.prefix + "/channel/+/event": 1,
-		relayPrefix + "/channel/+/state": 1,
-	}
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case arr <- arrival{time.Now(), m.Topic(), m.Payload(), m.Retained()}:
@@ -718,28 +713,12 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 			overflow.Add(1)
 		}
 	}
-	// mochi v2.7.9 may refuse a SUBSCRIBE whose packet id equals one of
-	// its own in-flight messages to the client (code 0x91): try again.
-	for attempt := 1; ; attempt++ {
-		t := sess.client.SubscribeMultiple(filters, handler)
-		if !t.WaitTimeout(o.timeout) || t.Error() != nil {
-			sb.notes = append(sb.notes, fmt.Sprintf("state row skipped: subscribing on %s: %v", sess.url, t.Error()))
-			return
-		}
-		var refused []string
-		for topic, code := range t.(*mqtt.SubscribeToken).Result() {
-			if code >= 0x80 {
-				refused = append(refused, fmt.Sprintf("%s (code %#x)", topic, code))
-			}
-		}
-		if len(refused) == 0 {
-			break
-		}
-		if attempt == 5 {
-			sb.notes = append(sb.notes, "state row skipped: the broker refused cuectl's subscription to "+strings.Join(refused, ", "))
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The paced series time states only, so the subscriber takes the
+	// station's events only for the burst, which counts them: both sides
+	// of a series then cost it one message per standby.
+	if err := b.subscribe(sess, handler, sess.prefix+"/channel/+/state", relayPrefix+"/channel/+/state"); err != nil {
+		sb.notes = append(sb.notes, "state row skipped: "+err.Error())
+		return
 	}
 	defer func() { // the relay's retained states go
 		for _, ch := range append([]string{b.channel}, sb.offChannels...) {
@@ -789,6 +768,30 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	toStation := func(ch, label string) error {
 		return cn.send(osc.NewMessage("/cuelight/"+ch+"/standby", osc.String(label)))
 	}
+	// The paced series send from a socket of their own that cuectl never
+	// reads (quiet_linux.go): the station's answers to them would
+	// otherwise wake cuectl just as the broker and the subscriber want a
+	// core, and the relay sends none. In a show they go to the booth's
+	// computer. Both sides are sent the same way.
+	seriesTo := func(q *quietConn) func(ch, label string) error {
+		return func(ch, label string) error {
+			p, err := osc.NewMessage("/cuelight/"+ch+"/standby", osc.String(label)).MarshalBinary()
+			if err != nil {
+				return err
+			}
+			return q.write(p)
+		}
+	}
+	seriesToStation := toStation
+	if !b.t.tcp {
+		q, err := dialQuiet(b.t.addr)
+		if err != nil {
+			sb.notes = append(sb.notes, "state row skipped: "+err.Error())
+			return
+		}
+		defer q.Close()
+		seriesToStation = seriesTo(q)
+	}
 
 	// The relay, on this computer.
 	relayAddr, stopRelay, rerr := b.startRelay(ctx, sb.relayExe, sess.url)
@@ -799,16 +802,12 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	}
 	var toRelay func(ch, label string) error
 	if rerr == nil {
-		rc, err := net.Dial("udp", relayAddr)
+		rc, err := dialQuiet(relayAddr)
 		if err != nil {
 			sb.notes = append(sb.notes, "relay not run: "+err.Error())
 		} else {
 			defer rc.Close()
-			toRelay = func(ch, label string) error {
-				p, _ := osc.NewMessage("/cuelight/"+ch+"/standby", osc.String(label)).MarshalBinary()
-				_, err := rc.Write(p)
-				return err
-			}
+			toRelay = seriesTo(rc)
 		}
 	}
 
@@ -822,7 +821,7 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 			k := min(left, 100)
 			left -= k
 			id := run + strconv.Itoa(round) + "-"
-			st.add(b.series(ctx, "s"+id, sess.prefix, toStation, period, k, arr))
+			st.add(b.series(ctx, "s"+id, sess.prefix, seriesToStation, period, k, arr))
 			if toRelay != nil {
 				rl.add(b.series(ctx, "r"+id, relayPrefix, toRelay, period, k, arr))
 			}
@@ -836,6 +835,9 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	// Bursts: the station paced by its answers; the relay with the same
 	// send times.
 	if sb.burst > 0 && len(sb.offChannels) > 0 {
+		if err := b.subscribe(sess, handler, sess.prefix+"/channel/+/event"); err != nil {
+			sb.notes = append(sb.notes, "burst: the station's events are not counted: "+err.Error())
+		}
 		var offsets []time.Duration
 		send := func(i int, ch, label string) error {
 			for int64(i)-answered.Load() >= burstWindow {
@@ -868,6 +870,36 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 		if _, reason, err := b.roundTrip(ctx, cn, osc.NewMessage("/cuelight/"+ch+"/off"), ch, "off"); err != nil || reason != "" {
 			sb.notes = append(sb.notes, fmt.Sprintf("could not turn %s off after the state row: %v %s", ch, err, reason))
 		}
+	}
+}
+
+// subscribe subscribes the bench's session to filters at QoS 1 and waits
+// for the broker's answer.
+func (b *benchRun) subscribe(sess *mqttSession, handler mqtt.MessageHandler, filters ...string) error {
+	want := map[string]byte{}
+	for _, f := range filters {
+		want[f] = 1
+	}
+	// mochi v2.7.9 may refuse a SUBSCRIBE whose packet id equals one of
+	// its own in-flight messages to the client (code 0x91): try again.
+	for attempt := 1; ; attempt++ {
+		t := sess.client.SubscribeMultiple(want, handler)
+		if !t.WaitTimeout(b.o.timeout) || t.Error() != nil {
+			return fmt.Errorf("subscribing on %s: %v", sess.url, t.Error())
+		}
+		var refused []string
+		for topic, code := range t.(*mqtt.SubscribeToken).Result() {
+			if code >= 0x80 {
+				refused = append(refused, fmt.Sprintf("%s (code %#x)", topic, code))
+			}
+		}
+		if len(refused) == 0 {
+			return nil
+		}
+		if attempt == 5 {
+			return errors.New("the broker refused cuectl's subscription to " + strings.Join(refused, ", "))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

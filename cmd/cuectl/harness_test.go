@@ -87,8 +87,19 @@ type station struct {
 	osc    string // host:port
 	web    string
 	broker string // URL
-	log    *testkit.SyncBuffer
+	log    logFile
 	stop   func() // SIGTERM, and wait for the exit
+}
+
+// logFile is a station's log, written by cuelightd straight into a file
+// (as into the journal on a Pi), so that no goroutine of the test process
+// copies each line out of a pipe while the bench times the station.
+type logFile string
+
+// String returns the log so far.
+func (l logFile) String() string {
+	b, _ := os.ReadFile(string(l))
+	return string(b)
 }
 
 // The test show: the demo's channels, a 1 ms debounce (presses are quick),
@@ -165,7 +176,7 @@ func startStationTry(t *testing.T, try int, brokerURL, moreStations, moreChannel
 		t:   t,
 		osc: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		web: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		log: &testkit.SyncBuffer{},
+		log: logFile(filepath.Join(dir, "cuelightd.log")),
 	}
 	broker, listen := brokerURL, ""
 	if brokerURL == "" {
@@ -180,8 +191,14 @@ func startStationTry(t *testing.T, try int, brokerURL, moreStations, moreChannel
 		t.Fatal(err)
 	}
 	cmd := exec.Command(daemonBin, "--config", s.config, "--station", "demo", "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
+	logf, err := os.Create(string(s.log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	err = cmd.Start()
+	logf.Close() // cuelightd has its own copy
+	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{}) // closed when cuelightd has exited, with exitErr set
