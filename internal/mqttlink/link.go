@@ -598,10 +598,10 @@ func (l *Link) publish(it outItem) (pubItem, bool) {
 		b, err = json.Marshal(l.fillInfo(*it.info))
 	case it.state != nil:
 		topic, retain = l.topics.State(it.state.Channel), true
-		b = it.state.AppendJSON(make([]byte, 0, 256)) // the hot path: no reflection
+		b = it.state.AppendJSON(make([]byte, 0, 256)) // no reflection: statejson.go
 	default:
 		topic = l.topics.Event(it.event.Channel)
-		b, err = json.Marshal(it.event)
+		b = it.event.AppendJSON(make([]byte, 0, 320))
 	}
 	if err != nil {
 		l.pubFailures.Add(1)

@@ -92,19 +92,7 @@ type eventWire struct {
 }
 
 // MarshalJSON writes the event as docs/protocol.md §4 describes it.
-func (e Event) MarshalJSON() ([]byte, error) {
-	w := eventWire{
-		Event: e.Event, Channel: e.Channel, Station: e.Station, Label: e.Label,
-		At: e.At, Source: e.Source, Seq: e.Seq, Epoch: e.Epoch,
-		Unwarned: e.Unwarned, Reason: e.Reason, ID: e.ID, Cmd: e.ID,
-		Unacknowledged: e.Unacknowledged, ElapsedMS: e.ElapsedMS,
-	}
-	if e.Event == "ack" {
-		ms := e.AckMS
-		w.AckMS = &ms
-	}
-	return json.Marshal(w)
-}
+func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
 
 // UnmarshalJSON reads an event written by MarshalJSON.
 func (e *Event) UnmarshalJSON(b []byte) error {
