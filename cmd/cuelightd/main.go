@@ -35,10 +35,12 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
+	// All cores but one for Go code, in the station and in the broker
+	// child (docs/performance.md, "Cores").
+	procs.Station()
 	if broker.IsChild() { // the embedded broker runs in a child process of ours
 		os.Exit(broker.ChildMain())
 	}
-	procs.Station() // all cores but one for Go code (docs/performance.md, "Cores")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
@@ -122,7 +124,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cuelightd: --log-level %q: use debug, info, warn or error\n", *logLevel)
 		return 2
 	}
-	log := newLogger(stderr, lvl)
+	logw := newLogWriter(stderr)
+	defer logw.Close()
+	log := newLogger(logw, lvl)
 	if n, of := procs.Chosen(); n > 0 && n < of {
 		log.Info("Go code runs on "+strconv.Itoa(n)+" of "+strconv.Itoa(of)+" cores; one is left to the broker and the kernel (set GOMAXPROCS to choose)",
 			"gomaxprocs", n)
@@ -132,6 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stdout: stdout, stderr: stderr, log: log,
 	}
 	if err := d.run(ctx); err != nil {
+		logw.Close() // the log's last lines before the error
 		fmt.Fprintln(stderr, "cuelightd:", err)
 		return 1
 	}
