@@ -9,6 +9,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cuelight/cuelight/internal/procs"
 )
 
 // policy is the access policy of docs/protocol.md §4 for one topic prefix.
@@ -111,7 +113,11 @@ func (p *policy) authenticate(remote string, username, password []byte, will *wi
 		if hash == nil {
 			return "", false, "unknown user"
 		}
-		if err := bcrypt.CompareHashAndPassword(hash, password); err != nil || !known {
+		var err error
+		// bcrypt computes for tens of milliseconds: a core is lent
+		// meanwhile, so messages keep flowing (internal/procs).
+		procs.Heavy(func() { err = bcrypt.CompareHashAndPassword(hash, password) })
+		if err != nil || !known {
 			return "", false, "bad username or password"
 		}
 		role = u.Role

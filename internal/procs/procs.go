@@ -1,15 +1,16 @@
-// Package procs decides on how many cores cuelightd runs Go code: all but
-// one, and at least one (docs/performance.md, "Cores"). The core left over
-// is for the broker (the embedded broker is a child process), the kernel's
-// network work and the journal, which every state on its way to MQTT
-// passes through; on a two-core computer the station then runs its whole
-// path from datagram to lamp to publish on one thread, without waking a
-// second one at each hand-over.
+// Package procs decides on how many cores cuelightd runs Go code, in the
+// station and in its embedded broker child alike: all cores but one, and
+// at least one (docs/performance.md, "Cores"). The core left over is for
+// the other process of the pair, the kernel's network work and the
+// journal, which every state on its way to MQTT passes through. On a
+// two-core computer the station then runs its whole path from datagram to
+// lamp to publish on one thread, without waking a second one at each
+// hand-over.
 //
-// One goroutine that computes for long (a web login's bcrypt, about 50 ms
-// on a PC) would then hold up the cue loop until Go's scheduler takes the
-// core back, up to 10 ms later. [Heavy] lends one more core while such
-// work runs.
+// One goroutine that computes for long (a bcrypt password check, about
+// 50 ms on a PC) would then hold up the others until Go's scheduler takes
+// the core back, up to 10 ms later. [Heavy] lends one more core while such
+// work runs: a web login, a broker client's login.
 package procs
 
 import (
