@@ -5,9 +5,12 @@ import (
 	"testing"
 )
 
-// reset puts the package and the runtime back as they were.
-func reset(t *testing.T) {
-	was := runtime.GOMAXPROCS(0)
+// onCores runs the test as on a computer of cores cores, GOMAXPROCS set
+// in the environment to env (""; unset), and puts the package and the
+// runtime back as they were afterwards.
+func onCores(t *testing.T, cores int, env string) {
+	t.Setenv("GOMAXPROCS", env)
+	was := runtime.GOMAXPROCS(cores)
 	t.Cleanup(func() {
 		mu.Lock()
 		base, offered, heavies = 0, 0, 0
@@ -25,9 +28,7 @@ func TestFor(t *testing.T) {
 }
 
 func TestStationAndHeavy(t *testing.T) {
-	reset(t)
-	t.Setenv("GOMAXPROCS", "")
-	runtime.GOMAXPROCS(4)
+	onCores(t, 4, "")
 	n, of := Station()
 	if n != 3 || of != 4 || runtime.GOMAXPROCS(0) != 3 {
 		t.Fatalf("Station() = %d of %d, GOMAXPROCS %d; want 3 of 4, GOMAXPROCS 3", n, of, runtime.GOMAXPROCS(0))
@@ -52,9 +53,7 @@ func TestStationAndHeavy(t *testing.T) {
 }
 
 func TestHeavyPanics(t *testing.T) {
-	reset(t)
-	t.Setenv("GOMAXPROCS", "")
-	runtime.GOMAXPROCS(2)
+	onCores(t, 2, "")
 	Station()
 	func() {
 		defer func() { _ = recover() }()
@@ -66,9 +65,7 @@ func TestHeavyPanics(t *testing.T) {
 }
 
 func TestOperatorChoiceStands(t *testing.T) {
-	reset(t)
-	t.Setenv("GOMAXPROCS", "2")
-	runtime.GOMAXPROCS(2)
+	onCores(t, 2, "2")
 	if n, of := Station(); n != 2 || of != 2 {
 		t.Fatalf("with GOMAXPROCS set, Station() = %d of %d, want 2 of 2", n, of)
 	}
