@@ -54,7 +54,10 @@ of times and presses its ACK button.
                       publishes, QoS 1 retained, nothing else; cuectl runs
                       it as a process of its own), and the ratios are
                       checked: p50 ≤ 1.2 × and p99 ≤ 1.5 × the relay's, no
-                      state skipped. Then a burst of --burst standbys on
+                      state skipped. Both are sent from sockets cuectl does
+                      not read (the relay answers nothing), and the
+                      station's events are taken only for the burst (the
+                      relay publishes none). Then a burst of --burst standbys on
                       every channel that is off, as fast as the station
                       answers them: every channel's final state and every
                       event must arrive. Every channel used is turned off
