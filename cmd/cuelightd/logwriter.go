@@ -51,14 +51,13 @@ func newLogWriter(out io.Writer) *logWriter {
 // line per call.
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
 		l.mu.Unlock() // never hold mu while waiting for outMu (flush takes them the other way)
-		defer l.mu.Lock()
 		l.outMu.Lock()
 		defer l.outMu.Unlock()
 		return l.out.Write(p)
 	}
+	defer l.mu.Unlock()
 	if len(l.pending)+len(p) > maxPending {
 		l.dropped++
 		return len(p), nil
