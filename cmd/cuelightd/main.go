@@ -37,7 +37,7 @@ func main() {
 	}
 	// All cores but one for Go code, in the station and in the broker
 	// child (docs/performance.md, "Cores").
-	procs.Station()
+	procs.Set()
 	if broker.IsChild() { // the embedded broker runs in a child process of ours
 		os.Exit(broker.ChildMain())
 	}

@@ -598,7 +598,7 @@ func (l *Link) publish(it outItem) (pubItem, bool) {
 		b, err = json.Marshal(l.fillInfo(*it.info))
 	case it.state != nil:
 		topic, retain = l.topics.State(it.state.Channel), true
-		b = it.state.AppendJSON(make([]byte, 0, 256)) // no reflection: statejson.go
+		b = it.state.AppendJSON(make([]byte, 0, 256)) // no reflection: payloadjson.go
 	default:
 		topic = l.topics.Event(it.event.Channel)
 		b = it.event.AppendJSON(make([]byte, 0, 320))

@@ -21,16 +21,16 @@ import (
 
 var (
 	mu      sync.Mutex
-	base    int // GOMAXPROCS chosen by Station; 0: not managed (a test, a library user)
+	base    int // GOMAXPROCS chosen by Set; 0: not managed (a test, a library user)
 	offered int // what the runtime would have used
 	heavies int // Heavy calls running
 )
 
-// Station sets GOMAXPROCS to all cores but one (at least one), out of what
+// Set sets GOMAXPROCS to all cores but one (at least one), out of what
 // the Go runtime would use (the CPUs this process may run on, within a
 // cgroup's CPU limit), unless GOMAXPROCS is set in the environment. It
 // returns the number in use and the runtime's own choice.
-func Station() (n, of int) {
+func Set() (n, of int) {
 	of = runtime.GOMAXPROCS(0)
 	if os.Getenv("GOMAXPROCS") != "" {
 		return of, of // the operator's choice stands; Heavy lends nothing
@@ -45,7 +45,7 @@ func Station() (n, of int) {
 	return n, of
 }
 
-// Chosen returns what Station chose and out of how many; zeros when it
+// Chosen returns what Set chose and out of how many; zeros when it
 // was not called or GOMAXPROCS is set in the environment.
 func Chosen() (n, of int) {
 	mu.Lock()
@@ -56,9 +56,9 @@ func Chosen() (n, of int) {
 // For is the station's choice out of cores: all but one, at least one.
 func For(cores int) int { return max(1, cores-1) }
 
-// Heavy runs f, which computes for long, with one core more than Station
+// Heavy runs f, which computes for long, with one core more than Set
 // chose while it runs, so that the cue loop keeps a core of its own.
-// Without Station (GOMAXPROCS set by the operator, or not a station) it
+// Without Set (GOMAXPROCS set by the operator, or a test) it
 // just runs f. Changing GOMAXPROCS stops the world for some microseconds,
 // so Heavy is for rare work (a login), never for the cue path.
 func Heavy(f func()) {

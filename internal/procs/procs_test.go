@@ -27,11 +27,11 @@ func TestFor(t *testing.T) {
 	}
 }
 
-func TestStationAndHeavy(t *testing.T) {
+func TestSetAndHeavy(t *testing.T) {
 	onCores(t, 4, "")
-	n, of := Station()
+	n, of := Set()
 	if n != 3 || of != 4 || runtime.GOMAXPROCS(0) != 3 {
-		t.Fatalf("Station() = %d of %d, GOMAXPROCS %d; want 3 of 4, GOMAXPROCS 3", n, of, runtime.GOMAXPROCS(0))
+		t.Fatalf("Set() = %d of %d, GOMAXPROCS %d; want 3 of 4, GOMAXPROCS 3", n, of, runtime.GOMAXPROCS(0))
 	}
 	if n, of := Chosen(); n != 3 || of != 4 {
 		t.Fatalf("Chosen() = %d, %d", n, of)
@@ -54,7 +54,7 @@ func TestStationAndHeavy(t *testing.T) {
 
 func TestHeavyPanics(t *testing.T) {
 	onCores(t, 2, "")
-	Station()
+	Set()
 	func() {
 		defer func() { _ = recover() }()
 		Heavy(func() { panic("boom") })
@@ -66,8 +66,8 @@ func TestHeavyPanics(t *testing.T) {
 
 func TestOperatorChoiceStands(t *testing.T) {
 	onCores(t, 2, "2")
-	if n, of := Station(); n != 2 || of != 2 {
-		t.Fatalf("with GOMAXPROCS set, Station() = %d of %d, want 2 of 2", n, of)
+	if n, of := Set(); n != 2 || of != 2 {
+		t.Fatalf("with GOMAXPROCS set, Set() = %d of %d, want 2 of 2", n, of)
 	}
 	if n, _ := Chosen(); n != 0 {
 		t.Fatalf("with GOMAXPROCS set, Chosen() = %d, want 0 (not managed)", n)
