@@ -265,6 +265,9 @@ func TestHeartbeatFromOscsend(t *testing.T) {
 	// Heard again: ok again.
 	send("/ggo/state/heartbeat")
 	waitFor(t, "intercom ok again", func() bool { return a.State() == StateOK })
+	// OnState follows the state's change on the adapter's goroutine: wait
+	// for its third call before reading them all.
+	waitFor(t, "the third OnState call", func() bool { mu.Lock(); defer mu.Unlock(); return len(changes) >= 3 })
 	mu.Lock()
 	defer mu.Unlock()
 	if got := strings.Join(changes, " "); got != "ok lost ok" {
