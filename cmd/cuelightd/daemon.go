@@ -174,7 +174,9 @@ func (d *daemon) reload(cur loaded) (*loaded, bool) {
 func openBoard(st config.Station, log *slog.Logger) (drivers.Board, *sim.Board, error) {
 	switch st.Driver {
 	case "sim":
-		b := sim.New(sim.Options{Devices: st.DeviceSpecs()})
+		// No trace: nothing in the daemon reads it, and a demo left
+		// running would hold the last 10,000 lamp changes (2–3 MB).
+		b := sim.New(sim.Options{Devices: st.DeviceSpecs(), TraceLimit: -1})
 		return b, b, nil
 	case "gpio":
 		b, err := gpio.New(gpio.Options{Logger: log.With("part", "gpio")})
