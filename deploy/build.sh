@@ -6,7 +6,7 @@
 #   deploy/build.sh deb      the .debs (and the binaries they hold)
 #   deploy/build.sh bin DIR  one target's binaries (DIR: linux_arm64, ...)
 #
-# Targets (dist/<dir>/cuelightd and cuectl):
+# Targets (dist/<dir>/cuelightd, cuectl and cuelight-broker):
 #   linux_amd64   booth laptops and PCs running a station without hardware
 #   linux_arm64   64-bit Raspberry Pi OS: Pi 3, 4, 5, Zero 2 W
 #   linux_armv7   32-bit, ARMv7 and later only: Pi 2, 3, 4, 5, Zero 2 W
@@ -43,7 +43,7 @@ echo "cuelight $VERSION ($(go version | cut -d' ' -f3)), SOURCE_DATE_EPOCH=$SOUR
 
 # The commands every target must contain: every main package under cmd/.
 mapfile -t cmds < <(go list -f '{{if eq .Name "main"}}{{.Dir}}{{end}}' ./cmd/... | xargs -n1 basename)
-for want in cuelightd cuectl; do
+for want in cuelightd cuectl cuelight-broker; do
 	if [[ " ${cmds[*]} " != *" $want "* ]]; then
 		echo "build.sh: ./cmd/$want is not a main package; have: ${cmds[*]}" >&2
 		exit 1

@@ -63,6 +63,7 @@ inspect() {
 	for want in \
 		"-rwxr-xr-x root/root ./usr/bin/cuelightd" \
 		"-rwxr-xr-x root/root ./usr/bin/cuectl" \
+		"-rwxr-xr-x root/root ./usr/bin/cuelight-broker" \
 		"-rw-r--r-- root/root ./lib/systemd/system/cuelightd.service" \
 		"-rw-r----- root/root ./etc/cuelight/cuelight.yaml" \
 		"-rw-r--r-- root/root ./usr/share/doc/cuelight/raspberry-pi.md" \
@@ -126,13 +127,15 @@ expect_installed() {
 	done
 	ok "groups:$groups"
 
-	[ -x /usr/bin/cuelightd ] && [ -x /usr/bin/cuectl ] || fail "binaries missing"
-	local dv cv
+	[ -x /usr/bin/cuelightd ] && [ -x /usr/bin/cuectl ] && [ -x /usr/bin/cuelight-broker ] || fail "binaries missing"
+	local dv cv bv
 	dv=$(/usr/bin/cuelightd --version) || fail "cuelightd --version"
 	cv=$(/usr/bin/cuectl version) || fail "cuectl version"
+	bv=$(/usr/bin/cuelight-broker --version) || fail "cuelight-broker --version"
 	[ "${dv#cuelightd }" = "${cv#cuectl }" ] || fail "versions differ: $dv / $cv"
+	[ "${dv#cuelightd }" = "${bv#cuelight-broker }" ] || fail "versions differ: $dv / $bv"
 	[ "${dv#cuelightd }" != dev ] || fail "cuelightd has no version stamped"
-	ok "$dv, $cv"
+	ok "$dv, $cv, $bv"
 	[ "$(mode_of /etc/cuelight/cuelight.yaml)" = "640 root:cuelight" ] ||
 		fail "show file is $(mode_of /etc/cuelight/cuelight.yaml), want 640 root:cuelight"
 	ok "/etc/cuelight/cuelight.yaml: 640 root:cuelight"
@@ -174,7 +177,7 @@ expect_purged() {
 	st=$(dpkg-query -W -f='${Status}' cuelight 2>/dev/null || true)
 	if [ -n "$st" ] && [ "$st" != "unknown ok not-installed" ]; then fail "dpkg status after purge: $st"; fi
 	local left=()
-	for p in /usr/bin/cuelightd /usr/bin/cuectl /lib/systemd/system/cuelightd.service \
+	for p in /usr/bin/cuelightd /usr/bin/cuectl /usr/bin/cuelight-broker /lib/systemd/system/cuelightd.service \
 		/etc/cuelight /var/lib/cuelight /usr/share/doc/cuelight; do
 		if [ -e "$p" ]; then left+=("$p"); fi
 	done
@@ -195,12 +198,36 @@ upgrade_deb() {
 	local deb=$1 tmp=$2
 	local bins="$tmp/bin"
 	mkdir -p "$bins"
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/cuelightd ./usr/bin/cuectl
-	mv "$tmp/usr/bin/cuelightd" "$tmp/usr/bin/cuectl" "$bins/"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/cuelightd ./usr/bin/cuectl ./usr/bin/cuelight-broker
+	mv "$tmp/usr/bin/cuelightd" "$tmp/usr/bin/cuectl" "$tmp/usr/bin/cuelight-broker" "$bins/"
 	# deploy/nfpm is its own Go module: build it there, run it from the root.
 	go -C deploy/nfpm build -o "$tmp/nfpm-tool" . >&2
 	"$tmp/nfpm-tool" -arch "$(dpkg-deb -f "$deb" Architecture)" -version v99.0.0-upgradetest \
 		-bin "$bins" -out "$tmp" -mtime "$(date +%s)"
+}
+
+# expect_station_runs TMP: the installed cuelightd runs the shipped show
+# as user cuelight (on ports of its own, in case the usual ones are taken)
+# and starts its embedded broker from /usr/bin/cuelight-broker.
+expect_station_runs() {
+	local tmp=$1 pid child exe i
+	sed -e 's/:1883/:18983/; s/:53100/:53198/; s/:8080/:18980/' /etc/cuelight/cuelight.yaml >"$tmp/show.yaml"
+	chmod 644 "$tmp/show.yaml"
+	chmod 755 "$tmp"
+	runuser -u cuelight -- /usr/bin/cuelightd --config "$tmp/show.yaml" >"$tmp/station.log" 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		if grep -q "station ready" "$tmp/station.log"; then break; fi
+		if ! kill -0 "$pid" 2>/dev/null; then cat "$tmp/station.log"; fail "cuelightd exited at start"; fi
+		sleep 0.2
+	done
+	grep -q "station ready" "$tmp/station.log" || { cat "$tmp/station.log"; kill "$pid"; fail "cuelightd not ready in 20 s"; }
+	child=$(pgrep -P "$(pgrep -P "$pid" -x cuelightd || echo "$pid")" | head -1)
+	exe=$(readlink "/proc/$child/exe" || true)
+	kill -TERM "$(pgrep -P "$pid" -x cuelightd || echo "$pid")" 2>/dev/null || true
+	wait "$pid" || true
+	[ "$exe" = /usr/bin/cuelight-broker ] || { cat "$tmp/station.log"; fail "the embedded broker runs '$exe', want /usr/bin/cuelight-broker"; }
+	ok "cuelightd runs the shipped show as cuelight; its broker child is /usr/bin/cuelight-broker"
 }
 
 cycle() {
@@ -230,6 +257,7 @@ cycle() {
 	cmp -s /etc/cuelight/cuelight.yaml <(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./etc/cuelight/cuelight.yaml) ||
 		fail "the installed show file is not the package's"
 	shipped_conf /etc/cuelight/cuelight.yaml
+	expect_station_runs "$tmp"
 	local uid
 	uid=$(id -u cuelight)
 
@@ -255,7 +283,7 @@ cycle() {
 	echo "--- remove"
 	dpkg -r cuelight
 	[ "$(dpkg-query -W -f='${Status}' cuelight)" = "deinstall ok config-files" ] || fail "status after remove"
-	[ ! -e /usr/bin/cuelightd ] && [ ! -e /lib/systemd/system/cuelightd.service ] || fail "files left after remove"
+	[ ! -e /usr/bin/cuelightd ] && [ ! -e /usr/bin/cuelight-broker ] && [ ! -e /lib/systemd/system/cuelightd.service ] || fail "files left after remove"
 	[ -e /etc/cuelight/cuelight.yaml ] || fail "remove deleted the show file"
 	getent passwd cuelight >/dev/null || fail "remove deleted the user"
 	[ -e /var/lib/cuelight/state-from-check-deb ] || fail "remove deleted /var/lib/cuelight"

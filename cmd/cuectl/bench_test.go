@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/peertest"
 	"github.com/cuelight/cuelight/internal/testkit"
 	"github.com/cuelight/cuelight/osc"
@@ -214,6 +215,28 @@ func TestMemoryUnderStateLoad(t *testing.T) {
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+// The station runs the embedded broker as cuelight-broker, found beside
+// cuelightd, not as a second copy of itself: that program maps about 5 MB
+// less, which keeps the pair within the 30 MB of TestMemoryUnderStateLoad.
+func TestEmbeddedBrokerIsCuelightBroker(t *testing.T) {
+	t.Parallel()
+	s := startStation(t, "")
+	child := childPIDs(stationPID(t, s))
+	if len(child) != 1 {
+		t.Fatalf("cuelightd has children %v, want the one broker child", child)
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", child[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(filepath.Dir(daemonBin), broker.ProgramName); exe != want {
+		t.Errorf("the broker child runs %s, want %s", exe, want)
+	}
+	if want := "program=" + exe; !strings.Contains(s.log.String(), want) {
+		t.Errorf("the station's log does not say which program runs the broker (%q):\n%s", want, s.log)
+	}
+}
 
 // stationPID finds the cuelightd process running s's show file.
 func stationPID(t *testing.T, s *station) int {

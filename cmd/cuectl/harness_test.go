@@ -22,6 +22,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/cuelight/cuelight/internal/broker"
 	"github.com/cuelight/cuelight/internal/mqttlink"
 	"github.com/cuelight/cuelight/internal/peertest"
 )
@@ -40,7 +41,10 @@ func TestMain(m *testing.M) {
 	}
 	daemonBin = filepath.Join(dir, "cuelightd")
 	cuectlBin = filepath.Join(dir, "cuectl")
-	for _, b := range []struct{ out, pkg string }{{daemonBin, "../cuelightd"}, {cuectlBin, "."}} {
+	// cuelight-broker beside cuelightd, as the packages install it: the
+	// station runs it as its embedded broker.
+	brokerBin := filepath.Join(dir, broker.ProgramName)
+	for _, b := range []struct{ out, pkg string }{{daemonBin, "../cuelightd"}, {brokerBin, "../cuelight-broker"}, {cuectlBin, "."}} {
 		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

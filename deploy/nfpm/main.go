@@ -1,8 +1,8 @@
 // Command nfpm builds cuelight's Debian packages with nfpm, used as a
 // library (github.com/goreleaser/nfpm/v2). It is a Go module of its own
 // (deploy/nfpm/go.mod pins nfpm and everything it needs), so the product's
-// go.mod lists only what cuelightd and cuectl link, and the daemon and
-// cuectl can never link the packager.
+// go.mod lists only what the product's programs link, and they can never
+// link the packager.
 //
 //	go -C deploy/nfpm build -o /tmp/nfpm . && /tmp/nfpm -arch arm64 -version v1.2.0 -bin dist/linux_arm64 -out dist
 //
@@ -13,7 +13,9 @@
 // in the package carries the time of -mtime or $SOURCE_DATE_EPOCH, so the
 // same inputs give the same .deb byte for byte.
 //
-// The package holds /usr/bin/cuelightd and /usr/bin/cuectl, the systemd
+// The package holds /usr/bin/cuelightd, /usr/bin/cuectl and
+// /usr/bin/cuelight-broker (the embedded broker, which cuelightd starts
+// from its own directory: docs/architecture.md), the systemd
 // unit, deploy/cuelight.yaml (loopback only, no users) as the conffile
 // /etc/cuelight/cuelight.yaml (mode 0640; postinst gives it to group
 // cuelight), the documentation, the copyright file, config/reference.yaml
@@ -161,6 +163,7 @@ func packageInfo(o options) (*nfpm.Info, error) {
 	contents := files.Contents{
 		{Source: bin("cuelightd"), Destination: "/usr/bin/cuelightd", FileInfo: mode(0o755)},
 		{Source: bin("cuectl"), Destination: "/usr/bin/cuectl", FileInfo: mode(0o755)},
+		{Source: bin("cuelight-broker"), Destination: "/usr/bin/cuelight-broker", FileInfo: mode(0o755)},
 		{Source: src("deploy/systemd/cuelightd.service"), Destination: "/lib/systemd/system/cuelightd.service", FileInfo: mode(0o644)},
 		// The shipped show file binds loopback only and holds no users
 		// (docs/protocol.md §6.9); the technician writes the real show

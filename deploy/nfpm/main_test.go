@@ -60,11 +60,11 @@ func TestDebVersion(t *testing.T) {
 	}
 }
 
-// fakeBinaries writes stand-ins for cuelightd and cuectl.
+// fakeBinaries writes stand-ins for cuelightd, cuectl and cuelight-broker.
 func fakeBinaries(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"cuelightd", "cuectl"} {
+	for _, name := range []string{"cuelightd", "cuectl", "cuelight-broker"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\necho "+name+"\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -189,6 +189,7 @@ func TestPackage(t *testing.T) {
 			want := map[string]int64{ // every regular file and its mode
 				"/usr/bin/cuelightd":                                           0o755,
 				"/usr/bin/cuectl":                                              0o755,
+				"/usr/bin/cuelight-broker":                                     0o755,
 				"/lib/systemd/system/cuelightd.service":                        0o644,
 				"/etc/cuelight/cuelight.yaml":                                  0o640,
 				"/usr/share/doc/cuelight/README.md":                            0o644,
@@ -235,6 +236,7 @@ func TestPackage(t *testing.T) {
 
 			for src, dst := range map[string]string{
 				filepath.Join(o.binDir, "cuelightd"):                                "/usr/bin/cuelightd",
+				filepath.Join(o.binDir, "cuelight-broker"):                          "/usr/bin/cuelight-broker",
 				filepath.Join("..", "..", "deploy", "cuelight.yaml"):                "/etc/cuelight/cuelight.yaml",
 				filepath.Join("..", "..", "config", "reference.yaml"):               "/usr/share/doc/cuelight/examples/reference.yaml",
 				filepath.Join("..", "..", "deploy", "debian", "copyright"):          "/usr/share/doc/cuelight/copyright",

@@ -15,9 +15,13 @@
 //		os.Exit(broker.ChildMain())
 //	}
 //
-// and then runs a Supervisor, which re-executes the station's own binary as
-// the broker, restarts it when it dies (short backoff, counted, logged) and
-// reports readiness after every start.
+// and then runs a Supervisor, which starts the broker child, restarts it
+// when it dies (short backoff, counted, logged) and reports readiness after
+// every start. The child is the program cuelight-broker (cmd/cuelight-broker)
+// when it is installed next to the station's binary, as the packages do: it
+// links only mochi and this package, so it maps about 5 MB less than the
+// station's binary would (docs/performance.md, "Memory"). Without it, as
+// under "go run" or in tests, the station re-executes its own binary.
 //
 // The broker keeps nothing across a restart (no storage hook): stations
 // republish their retained status, info and state on reconnect.
@@ -102,7 +106,8 @@ type Options struct {
 	MaxPacketSize int `json:"max_packet_size"`
 
 	// Exe is the program to run as the broker child, default
-	// os.Executable(). Tests set it to the test binary (os.Args[0]).
+	// ChildProgram's choice for os.Executable(). Tests set it to the test
+	// binary (os.Args[0]).
 	Exe string `json:"-"`
 	// Args are the child's arguments (after the program name).
 	Args []string `json:"-"`
@@ -194,9 +199,16 @@ func HashPassword(password string) (string, error) {
 	return string(h), nil
 }
 
+// childProtocol numbers the parent–child conversation (childConfig,
+// childStatus). cuelight-broker is a program of its own, so a station can
+// meet one from another release; the child refuses a config whose number
+// is not its own. Raise it whenever either side changes what it means.
+const childProtocol = 1
+
 // childConfig is what the parent sends the child on its stdin (one JSON line).
 type childConfig struct {
-	Options Options `json:"options"`
+	Protocol int     `json:"protocol"`
+	Options  Options `json:"options"`
 }
 
 func (c childConfig) marshal() ([]byte, error) {

@@ -86,6 +86,10 @@ func ChildMain() int {
 	if err := json.Unmarshal(line, &cfg); err != nil {
 		return fail(fmt.Errorf("broker: decoding options: %w", err))
 	}
+	if cfg.Protocol != childProtocol {
+		exe, _ := os.Executable()
+		return fail(fmt.Errorf("broker: %s is from another cuelight release than the station (it speaks broker protocol %d, the station %d): install cuelightd and cuelight-broker from the same release", exe, childProtocol, cfg.Protocol))
+	}
 	opts := cfg.Options.withDefaults()
 	if err := opts.Check(); err != nil {
 		return fail(err)

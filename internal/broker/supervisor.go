@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ func (s *Supervisor) Start(ctx context.Context, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("broker: cannot find my own executable to run the broker: %w", err)
 		}
-		opts.Exe = exe
+		opts.Exe = ChildProgram(exe)
 	}
 	s.mu.Lock()
 	if s.started {
@@ -96,6 +97,21 @@ func (s *Supervisor) Start(ctx context.Context, opts Options) error {
 		_ = s.Stop(sctx)
 		return fmt.Errorf("broker: start: %w", ctx.Err())
 	}
+}
+
+// ProgramName is the broker child's own program, installed next to
+// cuelightd.
+const ProgramName = "cuelight-broker"
+
+// ChildProgram is the program a station whose binary is self runs as its
+// broker child: ProgramName in the same directory when that is an
+// executable file, else self (which then runs ChildMain when IsChild).
+func ChildProgram(self string) string {
+	p := filepath.Join(filepath.Dir(self), ProgramName)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return p
+	}
+	return self
 }
 
 // Ready returns a channel that is closed while a broker child is up and
@@ -188,7 +204,7 @@ func (s *Supervisor) run(opts Options, first chan<- error) {
 			continue
 		}
 		if first != nil {
-			log.Info("broker: embedded broker ready", "addr", c.addr, "pid", c.cmd.Process.Pid)
+			log.Info("broker: embedded broker ready", "addr", c.addr, "pid", c.cmd.Process.Pid, "program", opts.Exe)
 			first <- nil
 			first = nil
 		} else {
@@ -316,7 +332,7 @@ type child struct {
 
 // startChild starts opts.Exe as the broker child and sends it its options.
 func startChild(opts Options, log *slog.Logger) (*child, error) {
-	cfg, err := childConfig{Options: opts}.marshal()
+	cfg, err := childConfig{Protocol: childProtocol, Options: opts}.marshal()
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}

@@ -213,6 +213,8 @@ func TestStationOnRealGPIO(t *testing.T) {
 	for _, b := range [][]string{
 		{"init", "build", "-trimpath", "-o", bin("init"), "./internal/gpiovm/guest"},
 		{"cuelightd", "build", "-trimpath", "-o", bin("cuelightd"), "./cmd/cuelightd"},
+		// Beside cuelightd, as the packages install it: the embedded broker.
+		{"cuelight-broker", "build", "-trimpath", "-o", bin("cuelight-broker"), "./cmd/cuelight-broker"},
 		{"smoke.test", "test", "-c", "-tags", "pi", "-o", bin("smoke.test"), "./drivers/gpio"},
 	} {
 		wg.Add(1)
@@ -224,7 +226,8 @@ func TestStationOnRealGPIO(t *testing.T) {
 	}
 	fs := Initramfs{"show.yaml": []byte(show(t))}
 	for name, src := range map[string]string{
-		"init": bin("init"), "cuelightd": bin("cuelightd"), "smoke.test": bin("smoke.test"),
+		"init": bin("init"), "cuelightd": bin("cuelightd"), "cuelight-broker": bin("cuelight-broker"),
+		"smoke.test": bin("smoke.test"),
 	} {
 		must(t, fs.AddFile(name, src))
 	}
