@@ -173,6 +173,9 @@ func serve(opts Options, log *slog.Logger, extra []mqtt.Hook) (*server, string, 
 	if err := m.AddHook(&cmdGuard{p: p, log: log}, nil); err != nil {
 		return nil, "", fmt.Errorf("broker: %w", err)
 	}
+	if err := m.AddHook(&handOver{}, nil); err != nil {
+		return nil, "", fmt.Errorf("broker: %w", err)
+	}
 	for _, h := range extra {
 		if err := m.AddHook(h, nil); err != nil {
 			return nil, "", fmt.Errorf("broker: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -231,6 +232,27 @@ func (h *cmdGuard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	}
 	return pk, nil
 }
+
+// handOver lets a message reach its subscribers before the broker reads
+// its publisher's next packet. mochi queues a message for each subscriber
+// and a goroutine per subscriber writes it out, while the publisher's
+// reader goes on to the next packet. A station publishes a channel's
+// state, then its event, a few microseconds apart; on few cores the reader
+// took the event too before the state's writer ran, and the state reached
+// desks one event later (docs/performance.md, "MQTT state at an outside
+// subscriber"). After each message has been handed to its subscribers'
+// queues, the reader yields the core once: the writers go first. It never
+// waits: the reader carries on as soon as a core is free.
+type handOver struct{ mqtt.HookBase }
+
+// ID names the hook.
+func (h *handOver) ID() string { return "cuelight-hand-over" }
+
+// Provides lists the hook's methods.
+func (h *handOver) Provides(b byte) bool { return b == mqtt.OnPublished }
+
+// OnPublished yields once (see handOver).
+func (h *handOver) OnPublished(*mqtt.Client, packets.Packet) { runtime.Gosched() }
 
 func truncate(b []byte, n int) []byte {
 	if len(b) <= n {
