@@ -317,7 +317,7 @@ func TestBenchStateTable(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, cuectlBin, s.with("bench", "-n", "1", "--presses", "0", "--load", "0",
-				"--states", "300", "--burst", "1000")...).CombinedOutput()
+				"--states", "1000", "--burst", "1000")...).CombinedOutput()
 			t.Logf("%s (exit %v):\n%s", tc.name, err, out)
 		})
 	}
