@@ -232,13 +232,13 @@ func clampLevel(pin string, level float64) (float64, error) {
 
 // Button is a fake drivers.Button.
 //
-// Edges injects raw levels (true = pressed): Run stamps each with
+// Edge injects a raw level (true = pressed): Run stamps it with
 // Clock.Now() and debounces it in drivers.RunButton on Clock, the loop of
 // every real backend, so a test sees settling, lock-out and stuck faults
-// exactly as a station would. Events injects events that are already debounced: Run forwards
-// them unchanged (an empty Pin becomes N, a zero At becomes Clock.Now()).
-// Both channels are unbuffered: a send returns once Run has taken it.
-// Never close them.
+// exactly as a station would. Events injects events that are already
+// debounced: Run forwards them unchanged (an empty Pin becomes N, a zero
+// At becomes Clock.Now()). Events is unbuffered: a send returns once Run
+// has taken it. Never close it.
 type Button struct {
 	// N is the pin name. Immutable.
 	N string
@@ -247,8 +247,6 @@ type Button struct {
 	// Clock times the debouncer and stamps edges. Set before Run; nil
 	// means real time.
 	Clock clockwork.Clock
-	// Edges injects raw levels.
-	Edges chan bool
 	// Events injects debounced events.
 	Events chan drivers.ButtonEvent
 
@@ -265,14 +263,31 @@ type Button struct {
 	// drivers.ErrHalted.
 	Halted bool
 
-	halt chan struct{}
+	halt  chan struct{}
+	edges chan edge
+}
+
+// edge is a raw level on its way to Run, with a channel closed once Run
+// has stamped it.
+type edge struct {
+	pressed bool
+	stamped chan struct{}
+}
+
+// Edge injects a raw level (true = pressed) and returns once Run has
+// stamped it with Clock.Now(): a test that advances the clock after Edge
+// returns never moves an edge's time. Edge blocks until Run takes it.
+func (b *Button) Edge(pressed bool) {
+	e := edge{pressed: pressed, stamped: make(chan struct{})}
+	b.edges <- e
+	<-e.stamped
 }
 
 // NewButton returns a fake button on pin name.
 func NewButton(name string, o drivers.ButtonOptions, clk clockwork.Clock) *Button {
 	return &Button{
 		N: name, Options: o, Clock: clk,
-		Edges: make(chan bool), Events: make(chan drivers.ButtonEvent),
+		edges: make(chan edge), Events: make(chan drivers.ButtonEvent),
 		halt: make(chan struct{}),
 	}
 }
@@ -318,7 +333,7 @@ func (b *Button) Run(ctx context.Context, out chan<- drivers.ButtonEvent) error 
 }
 
 // contact is the fake button as drivers.RunButton sees it: raw levels
-// from Edges, stamped with the clock, and debounced events from Events.
+// from Edge, stamped with the clock, and debounced events from Events.
 type contact Button
 
 // Wait implements drivers.Contact.
@@ -331,8 +346,10 @@ func (c *contact) Wait(ctx context.Context, halt <-chan struct{}, tick <-chan ti
 	select {
 	case <-ctx.Done():
 	case <-halt:
-	case l := <-b.Edges:
-		return drivers.Batch{Samples: []drivers.RawSample{{Pressed: l, At: clk.Now()}}}
+	case e := <-b.edges:
+		at := clk.Now()
+		close(e.stamped)
+		return drivers.Batch{Samples: []drivers.RawSample{{Pressed: e.pressed, At: at}}}
 	case ev := <-b.Events:
 		return drivers.Batch{Events: []drivers.ButtonEvent{ev}}
 	case <-tick:

@@ -313,7 +313,7 @@ func TestButtonEdgesAreDebounced(t *testing.T) {
 	go func() { done <- btn.Run(ctx, out) }()
 
 	for _, l := range []bool{true, false, true} { // contact bounce, all at t0
-		btn.Edges <- l
+		btn.Edge(l)
 	}
 	step(t, clk, 1, 20*time.Millisecond)
 	if ev := recv(t, out); ev.Kind != drivers.Press || !ev.At.Equal(t0) || ev.Pin != "GPIO22" {
@@ -323,7 +323,7 @@ func TestButtonEdgesAreDebounced(t *testing.T) {
 	if ev := recv(t, out); ev.Kind != drivers.Stuck {
 		t.Errorf("got %+v, want stuck", ev)
 	}
-	btn.Edges <- false
+	btn.Edge(false)
 	step(t, clk, 1, 20*time.Millisecond)
 	if ev := recv(t, out); ev.Kind != drivers.Release {
 		t.Errorf("got %+v, want release", ev)
