@@ -2,13 +2,17 @@ package broker
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cuelight/cuelight/internal/testkit"
 )
 
 // A station runs cuelight-broker from its own directory when it is there
@@ -88,6 +92,34 @@ func TestChildRefusesAnotherProtocol(t *testing.T) {
 	for _, want := range []string{"another cuelight release", "install cuelightd and cuelight-broker from the same release"} {
 		if !strings.Contains(st.Error, want) {
 			t.Errorf("child's error %q does not say %q", st.Error, want)
+		}
+	}
+}
+
+// Without cuelight-broker beside it (as under go test and go run) the
+// station runs itself as the broker, and says so once.
+func TestStartWithoutTheProgramRunsItself(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil || self != os.Args[0] {
+		// deploy/qemu-exec.sh: argv[0] is a script that runs the ARM test
+		// binary under qemu; the kernel cannot exec the binary itself.
+		t.Skipf("os.Args[0] %s is not this executable (%s, %v): its default broker program cannot be started here", os.Args[0], self, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(self), ProgramName)); err == nil {
+		t.Skipf("%s is beside the test binary", ProgramName)
+	}
+	var logs testkit.SyncBuffer
+	s := &Supervisor{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.Start(ctx, Options{Listen: "127.0.0.1:0"}); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer s.Stop(ctx)
+	for _, want := range []string{"no " + ProgramName + " beside this program", "program=" + self} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log does not say %q:\n%s", want, logs.String())
 		}
 	}
 }

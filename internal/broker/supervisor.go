@@ -69,6 +69,10 @@ func (s *Supervisor) Start(ctx context.Context, opts Options) error {
 			return fmt.Errorf("broker: cannot find my own executable to run the broker: %w", err)
 		}
 		opts.Exe = ChildProgram(exe)
+		if opts.Exe == exe {
+			s.logger().Info("broker: no "+ProgramName+" beside this program: the embedded broker runs in a second copy of it, which takes about 5 MB more memory (install both from the same release; docs/mqtt.md)",
+				"looked_for", filepath.Join(filepath.Dir(exe), ProgramName))
+		}
 	}
 	s.mu.Lock()
 	if s.started {
