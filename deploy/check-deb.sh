@@ -210,7 +210,7 @@ upgrade_deb() {
 # as user cuelight (on ports of its own, in case the usual ones are taken)
 # and starts its embedded broker from /usr/bin/cuelight-broker.
 expect_station_runs() {
-	local tmp=$1 pid child exe i
+	local tmp=$1 pid station child exe i
 	sed -e 's/:1883/:18983/; s/:53100/:53198/; s/:8080/:18980/' /etc/cuelight/cuelight.yaml >"$tmp/show.yaml"
 	chmod 644 "$tmp/show.yaml"
 	chmod 755 "$tmp"
@@ -222,9 +222,10 @@ expect_station_runs() {
 		sleep 0.2
 	done
 	grep -q "station ready" "$tmp/station.log" || { cat "$tmp/station.log"; kill "$pid"; fail "cuelightd not ready in 20 s"; }
-	child=$(pgrep -P "$(pgrep -P "$pid" -x cuelightd || echo "$pid")" | head -1)
+	station=$(pgrep -P "$pid" -x cuelightd || echo "$pid") # runuser's child, where runuser forks
+	child=$(pgrep -P "$station" | head -1)
 	exe=$(readlink "/proc/$child/exe" || true)
-	kill -TERM "$(pgrep -P "$pid" -x cuelightd || echo "$pid")" 2>/dev/null || true
+	kill -TERM "$station" 2>/dev/null || true
 	wait "$pid" || true
 	[ "$exe" = /usr/bin/cuelight-broker ] || { cat "$tmp/station.log"; fail "the embedded broker runs '$exe', want /usr/bin/cuelight-broker"; }
 	ok "cuelightd runs the shipped show as cuelight; its broker child is /usr/bin/cuelight-broker"

@@ -829,9 +829,9 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	// Each round starts with one more standby, untimed: the first after
 	// the other side's round found its program cold in the caches, which
 	// the other side had just used, and these firsts were a tenth of the
-	// samples, enough to set the p99 (it went over 1.5× in 3 of 15 rows,
-	// and in 0 of 15 without them). They still count as sent and must
-	// arrive.
+	// samples, enough to set the p99 (it went over 1.5× in 3 of 15 rows
+	// with them, in 1 of 30 without; docs/performance.md). They still
+	// count as sent and must arrive.
 	if sb.n > 0 {
 		st, rl := stateSeries{who: "cuelightd"}, stateSeries{who: "relay (paho only)"}
 		for round, left := 0, sb.n; left > 0 && ctx.Err() == nil; round++ {
