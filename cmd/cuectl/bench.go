@@ -66,7 +66,10 @@ of times and presses its ACK button.
                       every channel that is off, as fast as the station
                       answers them: every channel's final state and every
                       event must arrive. Every channel used is turned off
-                      afterwards.
+                      afterwards. --samples FILE keeps every timed standby
+                      of the paced series (CSV: side, sent, latency) to
+                      pool several runs: one run's p99 is only its 10th
+                      slowest of 1,000 (docs/performance.md).
 
 Each path is measured without background load, then (--load, loopback
 stations only) while another goroutine sends that many other OSC datagrams
@@ -78,7 +81,8 @@ Examples:
   cuectl bench                        200 GO cycles, 30 presses, then again under 20,000 datagrams/s
   cuectl bench -n 1000 --load 0       no load phase
   cuectl bench --config bench.yaml --channel sl
-  cuectl bench -n 20 --load 0 --presses 0 --states 1000   the state row, mostly`
+  cuectl bench -n 20 --load 0 --presses 0 --states 1000   the state row, mostly
+  cuectl bench -n 1 --load 0 --presses 0 --burst 0 --samples run1.csv`
 
 // bench implements "cuectl bench".
 func (c *cli) bench(ctx context.Context, name string, args []string) int {
@@ -94,6 +98,7 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	stateRate := o.fs.Int("state-rate", 100, "standbys per second in the state row")
 	burst := o.fs.Int("burst", 1000, "standbys in the state row's burst (0: no burst)")
 	relay := o.fs.String("relay", "", "program to run as the relay (default: this cuectl, as \"cuectl bench --serve-relay\")")
+	samples := o.fs.String("samples", "", "write the state row's timed standbys to this CSV file (side,sent_unix_us,latency_us)")
 	if len(args) > 0 && args[0] == "--serve-relay" {
 		return c.serveRelay(ctx, args[1:])
 	}
@@ -104,6 +109,20 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 		*states < 0 || *stateRate < 1 || *stateRate > 10000 || *burst < 0 {
 		fmt.Fprintln(c.stderr, "cuectl bench: -n must be at least 1; --presses, --load, --press-every, --states, --burst not negative; --state-rate 1 to 10000; --load-kind chatter or malformed")
 		return exitUsage
+	}
+	var samplesFile *os.File
+	if *samples != "" {
+		if *states == 0 {
+			fmt.Fprintln(c.stderr, "cuectl bench: --samples keeps the state row's standbys: it needs --states above 0")
+			return exitUsage
+		}
+		f, err := os.Create(*samples)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "cuectl bench: --samples: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		samplesFile = f
 	}
 	t := o.oscTarget()
 	if *load > 0 && !config.IsLoopback(t.addr) {
@@ -132,6 +151,13 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	code := b.report(phases)
 	if sb != nil && !sb.report(c.stdout) && code == exitOK {
 		code = exitRefused
+	}
+	if samplesFile != nil {
+		if err := sb.writeSamples(samplesFile); err != nil {
+			fmt.Fprintf(c.stderr, "cuectl bench: --samples: %v\n", err)
+			return max(code, exitRefused)
+		}
+		fmt.Fprintf(c.stdout, "samples: %s\n", *samples)
 	}
 	return code
 }
@@ -673,6 +699,7 @@ type stateBench struct {
 type stateSeries struct {
 	who        string
 	lat        []time.Duration
+	sentAt     []time.Time // of each lat
 	sent, got  int
 	outOfOrder int
 }
@@ -962,6 +989,7 @@ func (b *benchRun) series(ctx context.Context, prefix, topicPrefix string, send 
 	for i := untimed; i < n; i++ {
 		if !gotAt[i].IsZero() {
 			s.lat = append(s.lat, gotAt[i].Sub(sentAt[i]))
+			s.sentAt = append(s.sentAt, sentAt[i])
 		}
 	}
 	return s
@@ -970,6 +998,7 @@ func (b *benchRun) series(ctx context.Context, prefix, topicPrefix string, send 
 // add adds the figures of another round.
 func (s *stateSeries) add(o stateSeries) {
 	s.lat = append(s.lat, o.lat...)
+	s.sentAt = append(s.sentAt, o.sentAt...)
 	s.sent += o.sent
 	s.got += o.got
 	s.outOfOrder += o.outOfOrder
@@ -1241,6 +1270,27 @@ func (sb *stateBench) report(w io.Writer) bool {
 			fmt.Sprintf("%d of %d; see the station's log for \"mqtt event queue full\"", r.events, r.wantEv))
 	}
 	return ok
+}
+
+// writeSamples writes the paced series' timed standbys as CSV, in the
+// order they were sent: side ("cuelightd" or "relay"), the send time
+// (Unix µs) and the latency to the subscriber (µs).
+func (sb *stateBench) writeSamples(f *os.File) error {
+	w := bufio.NewWriter(f)
+	w.WriteString("side,sent_unix_us,latency_us\n")
+	for i, s := range sb.series {
+		side := "cuelightd"
+		if i > 0 {
+			side = "relay"
+		}
+		for k, d := range s.lat {
+			fmt.Fprintf(w, "%s,%d,%d\n", side, s.sentAt[k].UnixMicro(), d.Microseconds())
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func ratio(a, b time.Duration) float64 {

@@ -29,8 +29,9 @@ func TestBench(t *testing.T) {
 }
 
 func testBench(t *testing.T, s *station) {
+	samples := filepath.Join(t.TempDir(), "samples.csv")
 	r := ctl(t, s.with("bench", "-n", "5", "--presses", "2", "--press-every", "150ms", "--load", "2000",
-		"--states", "30", "--burst", "60", "--relay", cuectlBin)...)
+		"--states", "30", "--burst", "60", "--relay", cuectlBin, "--samples", samples)...)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d, want 0 or 1\n%s", r.code, r)
 	}
@@ -62,7 +63,9 @@ func testBench(t *testing.T, s *station) {
 		`^  at 100/s no state change skipped, in order\s+MET\s+33 of 33 arrived, 0 out of order$`,
 		`^  burst: every channel's final state arrives\s+MET\s+4 of 4$`,
 		`^  burst: every event arrives \(drops are counted and logged\)\s+MET\s+60 of 60`,
+		`^samples: .*samples\.csv$`,
 	}, nil)
+	checkSamples(t, samples, 30)
 	for ch, st := range s.states() {
 		if st.State != "off" {
 			t.Errorf("%s is %s after bench, want off", ch, st.State)
@@ -74,6 +77,43 @@ func testBench(t *testing.T, s *station) {
 	expect(t, r, r.code, []string{`^OSC force_go → /cuelight/state feedback\s+none\s+2\s`, `^load 1000/s: sent \d+ datagrams .* \(\d+ malformed\)`}, nil)
 	if r.code != 0 && r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r)
+	}
+}
+
+// checkSamples reads a --samples file: a header, then n timed standbys of
+// the station and n of the relay, each with its send time and latency.
+func checkSamples(t *testing.T, path string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if lines[0] != "side,sent_unix_us,latency_us" {
+		t.Fatalf("samples header %q", lines[0])
+	}
+	count := map[string]int{}
+	var last int64
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != 3 {
+			t.Fatalf("samples line %q", l)
+		}
+		sent, err1 := strconv.ParseInt(f[1], 10, 64)
+		lat, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil || lat <= 0 || lat > 60e6 || time.Since(time.UnixMicro(sent)) > time.Hour {
+			t.Fatalf("samples line %q: not a send time and a latency", l)
+		}
+		if f[0] == "cuelightd" && sent < last {
+			t.Errorf("samples line %q: the station's sends are not in order", l)
+		}
+		if f[0] == "cuelightd" {
+			last = sent
+		}
+		count[f[0]]++
+	}
+	if count["cuelightd"] != n || count["relay"] != n || len(count) != 2 {
+		t.Errorf("samples: %v, want %d cuelightd and %d relay", count, n, n)
 	}
 }
 
