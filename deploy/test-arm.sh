@@ -84,7 +84,12 @@ run_again -skip "^($embedded)\$" -- ./cmd/cuelightd
 variants='^(TestEndToEnd|TestSIGTERMDuringStandby|TestKillDuringStandbyThenRestart)$/Mosquitto'
 if ! out=$("${gotest[@]}" -v -run "$variants" ./cmd/cuelightd 2>&1); then
 	echo "$out"
-	exit 1
+	echo "test-arm.sh: running the Mosquitto variants again, once, as run_again does"
+	echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
+	if ! out=$("${gotest[@]}" -v -run "$variants" ./cmd/cuelightd 2>&1); then
+		echo "$out"
+		exit 1
+	fi
 fi
 grep -E -- '^(ok|    --- )' <<<"$out"
 if [ "$(grep -c -- '--- PASS: .*Mosquitto' <<<"$out")" -lt 3 ]; then
