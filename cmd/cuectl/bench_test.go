@@ -395,3 +395,50 @@ func startMosquittoConf(t *testing.T, extra string) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestRankAndOrdinal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int
+		p    float64
+		want int
+	}{{1000, 99, 990}, {1000, 50, 500}, {30, 99, 30}, {1, 99, 1}, {10, 0, 1}} {
+		if got := rank(tc.n, tc.p); got != tc.want {
+			t.Errorf("rank(%d, %g) = %d, want %d", tc.n, tc.p, got, tc.want)
+		}
+	}
+	for n, want := range map[int]string{1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 11: "11th", 12: "12th", 13: "13th", 21: "21st", 22: "22nd", 101: "101st", 111: "111th"} {
+		if got := ordinal(n); got != want {
+			t.Errorf("ordinal(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// A p99 not met says how few standbys decided it; a p99 met says nothing
+// more.
+func TestStateReportP99Hint(t *testing.T) {
+	t.Parallel()
+	series := func(slow time.Duration) []stateSeries {
+		st, rl := stateSeries{who: "cuelightd", sent: 1000, got: 1000}, stateSeries{who: "relay (paho only)", sent: 1000, got: 1000}
+		for i := range 1000 {
+			st.lat = append(st.lat, 500*time.Microsecond)
+			rl.lat = append(rl.lat, 500*time.Microsecond)
+			if i >= 985 { // the 15 slowest of the station: its p99 is one of them
+				st.lat[i] = slow
+			}
+		}
+		return []stateSeries{st, rl}
+	}
+	for _, tc := range []struct {
+		slow time.Duration
+		hint bool
+	}{{2 * time.Millisecond, true}, {600 * time.Microsecond, false}} {
+		var out strings.Builder
+		sb := &stateBench{rate: 100, series: series(tc.slow)}
+		ok := sb.report(&out)
+		hint := strings.Contains(out.String(), "(the station's p99 is its 11th slowest standby of 1000: run again, or pool runs with --samples; docs/performance.md)")
+		if ok == tc.hint || hint != tc.hint {
+			t.Errorf("slowest %v: report ok %v, hint %v, want ok %v and hint %v:\n%s", tc.slow, ok, hint, !tc.hint, tc.hint, out.String())
+		}
+	}
+}

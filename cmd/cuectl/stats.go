@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -33,9 +34,13 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	rank = min(max(rank, 1), len(sorted))
-	return sorted[rank-1]
+	return sorted[rank(len(sorted), p)-1]
+}
+
+// rank is the nearest rank of percentile p among n samples, 1 to n
+// (n at least 1): the p99 of 1,000 is the 990th, the 11th slowest.
+func rank(n int, p float64) int {
+	return min(max(int(math.Ceil(p/100*float64(n))), 1), n)
 }
 
 // fmtDur prints a latency in milliseconds with enough digits for
@@ -51,4 +56,19 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", ms)
 	}
 	return fmt.Sprintf("%.2f s", ms/1000)
+}
+
+// ordinal is 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st.
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.Itoa(n) + suffix
 }
