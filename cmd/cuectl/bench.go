@@ -121,8 +121,13 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 			fmt.Fprintf(c.stderr, "cuectl bench: --samples: %v\n", err)
 			return exitUsage
 		}
-		defer f.Close()
 		samplesFile = f
+		defer func() {
+			if samplesFile != nil { // the bench stopped before the state row: no empty file left behind
+				samplesFile.Close()
+				os.Remove(*samples)
+			}
+		}()
 	}
 	t := o.oscTarget()
 	if *load > 0 && !config.IsLoopback(t.addr) {
@@ -153,7 +158,9 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 		code = exitRefused
 	}
 	if samplesFile != nil {
-		if err := sb.writeSamples(samplesFile); err != nil {
+		err := sb.writeSamples(samplesFile)
+		samplesFile = nil
+		if err != nil {
 			fmt.Fprintf(c.stderr, "cuectl bench: --samples: %v\n", err)
 			return max(code, exitRefused)
 		}

@@ -442,3 +442,21 @@ func TestStateReportP99Hint(t *testing.T) {
 		}
 	}
 }
+
+// --samples refuses what it cannot keep, and leaves no empty file when
+// the bench stops before the state row.
+func TestBenchSamplesFlag(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	closed := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	path := filepath.Join(dir, "run1.csv")
+	r := ctl(t, "bench", "--config", "", "--osc", closed, "--timeout", "1s", "-n", "1", "--load", "0", "--samples", path)
+	expect(t, r, exitUnreachable, nil, []string{`nothing listens on`})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("after a bench that never ran: %s is there (%v), want no file", path, err)
+	}
+	r = ctl(t, "bench", "--config", "", "--osc", closed, "--states", "0", "--samples", path)
+	expect(t, r, exitUsage, nil, []string{`^cuectl bench: --samples keeps the state row's standbys: it needs --states above 0$`})
+	r = ctl(t, "bench", "--config", "", "--osc", closed, "--samples", filepath.Join(dir, "no", "such", "dir.csv"))
+	expect(t, r, exitUsage, nil, []string{`^cuectl bench: --samples: open .*dir\.csv: no such file or directory$`})
+}
