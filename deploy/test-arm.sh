@@ -33,32 +33,40 @@ shift
 export GOOS=linux CGO_ENABLED=0
 # Emulation is several times slower than the host, and none of the tests
 # measures speed; the slowest package takes about 25 s here. A hang is
-# another matter: twice in .ci/run a test's child process (a fresh
-# qemu-arm running the test binary again) sat in futex_wait with no CPU
-# until the timeout, a fault of qemu-user's, not of the code under test.
-# So each package has 4 minutes, and a package that fails is run once
-# more, saying so (run_again); a failure that repeats fails.
-gotest=(go test -count=1 -timeout 4m -exec "$PWD/deploy/qemu-exec.sh")
+# another matter: a process forked under qemu-user now and then never
+# reaches exec, or a test's re-executed child sits in futex_wait, with no
+# CPU, until the timeout: a fault of qemu-user's, not of the code under
+# test (seen four times in .ci/run, twice on one afternoon). So each
+# package has 2 minutes, and a package that fails is run again, saying
+# so, up to twice more (run_again); a failure that repeats three times
+# fails.
+gotest=(go test -count=1 -timeout 2m -exec "$PWD/deploy/qemu-exec.sh")
+tries=3
 
 # run_again [FLAGS] -- PKGS: go test on PKGS; the packages that fail are
-# run a second time, with the same flags.
+# run again, with the same flags, up to tries times in all.
 run_again() {
-	local flags=() out failed
+	local flags=() out failed try
 	while [ "$1" != -- ]; do flags+=("$1"); shift; done
 	shift
-	out=$(mktemp)
-	if "${gotest[@]}" "${flags[@]}" "$@" 2>&1 | tee "$out"; then
+	failed=("$@")
+	for ((try = 1; try <= tries; try++)); do
+		if [ "$try" -gt 1 ]; then
+			echo "test-arm.sh: running again (try $try of $tries) what failed under qemu-user: ${failed[*]}"
+			echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
+		fi
+		out=$(mktemp)
+		if "${gotest[@]}" "${flags[@]}" "${failed[@]}" 2>&1 | tee "$out"; then
+			rm -f "$out"
+			return 0
+		fi
+		mapfile -t failed < <(awk '$1 == "FAIL" && $2 ~ /\// {print $2}' "$out" | sort -u)
 		rm -f "$out"
-		return 0
-	fi
-	mapfile -t failed < <(awk '$1 == "FAIL" && $2 ~ /\// {print $2}' "$out" | sort -u)
-	rm -f "$out"
-	if [ ${#failed[@]} -eq 0 ]; then
-		return 1
-	fi
-	echo "test-arm.sh: running again, once, what failed under qemu-user: ${failed[*]}"
-	echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
-	"${gotest[@]}" "${flags[@]}" "${failed[@]}"
+		if [ ${#failed[@]} -eq 0 ]; then
+			return 1 # not a test failure (a build error): no point in trying again
+		fi
+	done
+	return 1
 }
 
 if [ $# -gt 0 ]; then
@@ -81,16 +89,20 @@ echo "cmd/cuelightd under qemu without binfmt_misc: not run, because the daemon'
 echo "embedded broker child cannot be exec'd (see deploy/test-arm.sh):"
 echo "  ${embedded//|/ }, except their Mosquitto variants"
 run_again -skip "^($embedded)\$" -- ./cmd/cuelightd
+# The Mosquitto variants take about 2 s: a minute each, tried up to tries
+# times like any package.
 variants='^(TestEndToEnd|TestSIGTERMDuringStandby|TestKillDuringStandbyThenRestart)$/Mosquitto'
-if ! out=$("${gotest[@]}" -v -run "$variants" ./cmd/cuelightd 2>&1); then
+for ((try = 1; ; try++)); do
+	if out=$("${gotest[@]}" -timeout 1m -v -run "$variants" ./cmd/cuelightd 2>&1); then
+		break
+	fi
 	echo "$out"
-	echo "test-arm.sh: running the Mosquitto variants again, once, as run_again does"
-	echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
-	if ! out=$("${gotest[@]}" -v -run "$variants" ./cmd/cuelightd 2>&1); then
-		echo "$out"
+	if [ "$try" -ge "$tries" ]; then
 		exit 1
 	fi
-fi
+	echo "test-arm.sh: running the Mosquitto variants again (try $((try + 1)) of $tries)"
+	echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
+done
 grep -E -- '^(ok|    --- )' <<<"$out"
 if [ "$(grep -c -- '--- PASS: .*Mosquitto' <<<"$out")" -lt 3 ]; then
 	echo "test-arm.sh: the Mosquitto variants of the daemon tests did not run: were they renamed?" >&2
