@@ -44,9 +44,10 @@ gotest=(go test -count=1 -timeout 2m -exec "$PWD/deploy/qemu-exec.sh")
 tries=3
 
 # run_again [FLAGS] -- PKGS: go test on PKGS; the packages that fail are
-# run again, with the same flags, up to tries times in all.
+# run again, with the same flags, up to tries times in all. The last
+# try's output stays in the file $out for the caller.
 run_again() {
-	local flags=() out failed try
+	local flags=() failed try
 	while [ "$1" != -- ]; do flags+=("$1"); shift; done
 	shift
 	failed=("$@")
@@ -55,13 +56,10 @@ run_again() {
 			echo "test-arm.sh: running again (try $try of $tries) what failed under qemu-user: ${failed[*]}"
 			echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
 		fi
-		out=$(mktemp)
 		if "${gotest[@]}" "${flags[@]}" "${failed[@]}" 2>&1 | tee "$out"; then
-			rm -f "$out"
 			return 0
 		fi
 		mapfile -t failed < <(awk '$1 == "FAIL" && $2 ~ /\// {print $2}' "$out" | sort -u)
-		rm -f "$out"
 		if [ ${#failed[@]} -eq 0 ]; then
 			return 1 # not a test failure (a build error): no point in trying again
 		fi
@@ -78,6 +76,8 @@ if grep -qs '^enabled' "/proc/sys/fs/binfmt_misc/$binfmt"; then
 	exec "${gotest[@]}" ./...
 fi
 
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 mapfile -t pkgs < <(go list ./... | grep -v '/cmd/cuelightd$')
 run_again -- "${pkgs[@]}"
 
@@ -89,22 +89,10 @@ echo "cmd/cuelightd under qemu without binfmt_misc: not run, because the daemon'
 echo "embedded broker child cannot be exec'd (see deploy/test-arm.sh):"
 echo "  ${embedded//|/ }, except their Mosquitto variants"
 run_again -skip "^($embedded)\$" -- ./cmd/cuelightd
-# The Mosquitto variants take about 2 s: a minute each, tried up to tries
-# times like any package.
+# The Mosquitto variants take about 2 s: a minute each try.
 variants='^(TestEndToEnd|TestSIGTERMDuringStandby|TestKillDuringStandbyThenRestart)$/Mosquitto'
-for ((try = 1; ; try++)); do
-	if out=$("${gotest[@]}" -timeout 1m -v -run "$variants" ./cmd/cuelightd 2>&1); then
-		break
-	fi
-	echo "$out"
-	if [ "$try" -ge "$tries" ]; then
-		exit 1
-	fi
-	echo "test-arm.sh: running the Mosquitto variants again (try $((try + 1)) of $tries)"
-	echo "(qemu-user hangs a process now and then; a failure that repeats is real)"
-done
-grep -E -- '^(ok|    --- )' <<<"$out"
-if [ "$(grep -c -- '--- PASS: .*Mosquitto' <<<"$out")" -lt 3 ]; then
+run_again -timeout 1m -v -run "$variants" -- ./cmd/cuelightd
+if [ "$(grep -c -- '--- PASS: .*Mosquitto' "$out")" -lt 3 ]; then
 	echo "test-arm.sh: the Mosquitto variants of the daemon tests did not run: were they renamed?" >&2
 	exit 1
 fi

@@ -1300,10 +1300,11 @@ func (sb *stateBench) writeSamples(f *os.File) error {
 			fmt.Fprintf(w, "%s,%d,%d\n", side, s.sentAt[k].UnixMicro(), d.Microseconds())
 		}
 	}
-	if err := w.Flush(); err != nil {
-		return err
+	err := w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }
 
 func ratio(a, b time.Duration) float64 {
