@@ -70,6 +70,10 @@ of times and presses its ACK button.
                       of the paced series (CSV: side, sent, latency) to
                       pool several runs: one run's p99 is only its 11th
                       slowest of 1,000 (docs/performance.md).
+                      --calibrate runs the same series with a second relay
+                      in the station's place (no burst): the ratios two
+                      copies of one program show on this machine, which is
+                      how far noise alone moves them.
 
 Each path is measured without background load, then (--load, loopback
 stations only) while another goroutine sends that many other OSC datagrams
@@ -82,7 +86,8 @@ Examples:
   cuectl bench -n 1000 --load 0       no load phase
   cuectl bench --config bench.yaml --channel sl
   cuectl bench -n 20 --load 0 --presses 0 --states 1000   the state row, mostly
-  cuectl bench -n 1 --load 0 --presses 0 --burst 0 --samples run1.csv`
+  cuectl bench -n 1 --load 0 --presses 0 --burst 0 --samples run1.csv
+  cuectl bench -n 1 --load 0 --presses 0 --calibrate   relay against relay`
 
 // bench implements "cuectl bench".
 func (c *cli) bench(ctx context.Context, name string, args []string) int {
@@ -99,6 +104,7 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	burst := o.fs.Int("burst", 1000, "standbys in the state row's burst (0: no burst)")
 	relay := o.fs.String("relay", "", "program to run as the relay (default: this cuectl, as \"cuectl bench --serve-relay\")")
 	samples := o.fs.String("samples", "", "write the state row's timed standbys to this CSV file (side,sent_unix_us,latency_us)")
+	calibrate := o.fs.Bool("calibrate", false, "the state row with a second relay in the station's place, and no burst: the ratios noise alone gives")
 	if len(args) > 0 && args[0] == "--serve-relay" {
 		return c.serveRelay(ctx, args[1:])
 	}
@@ -108,6 +114,10 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	if *n < 1 || *presses < 0 || *load < 0 || *pressEvery < 0 || *loadMax <= 0 || (*loadKind != "chatter" && *loadKind != "malformed") ||
 		*states < 0 || *stateRate < 1 || *stateRate > 10000 || *burst < 0 {
 		fmt.Fprintln(c.stderr, "cuectl bench: -n must be at least 1; --presses, --load, --press-every, --states, --burst not negative; --state-rate 1 to 10000; --load-kind chatter or malformed")
+		return exitUsage
+	}
+	if *calibrate && *states == 0 {
+		fmt.Fprintln(c.stderr, "cuectl bench: --calibrate runs the state row: it needs --states above 0")
 		return exitUsage
 	}
 	var samplesFile *os.File
@@ -149,8 +159,13 @@ func (c *cli) bench(ctx context.Context, name string, args []string) int {
 	}
 	var sb *stateBench
 	if *states > 0 || *burst > 0 {
-		sb = &stateBench{n: *states, rate: *stateRate, burst: *burst, relayExe: *relay, offChannels: b.offChannels}
-		fmt.Fprintln(c.stdout, "row: OSC standby → MQTT state, cuelightd and the relay ...")
+		sb = &stateBench{n: *states, rate: *stateRate, burst: *burst, relayExe: *relay, offChannels: b.offChannels, calibrate: *calibrate}
+		if *calibrate {
+			sb.burst = 0
+			fmt.Fprintln(c.stdout, "row: OSC standby → MQTT state, a second relay in the station's place (calibration) ...")
+		} else {
+			fmt.Fprintln(c.stdout, "row: OSC standby → MQTT state, cuelightd and the relay ...")
+		}
 		b.stateRow(ctx, sb)
 	}
 	code := b.report(phases)
@@ -695,9 +710,10 @@ type stateBench struct {
 	n, rate, burst int
 	relayExe       string
 	offChannels    []string // channels off at the start: the burst's
+	calibrate      bool     // a second relay ("relay B") in the station's place
 
 	broker string
-	series []stateSeries // cuelightd, then the relay
+	series []stateSeries // cuelightd (or relay B), then the relay
 	bursts []stateBurst
 	notes  []string
 }
@@ -748,6 +764,12 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	arr := make(chan arrival, 1<<15)
 	var overflow atomic.Int64
 	relayPrefix := benchrelay.DefaultPrefix
+	// Calibration: relay B takes the station's side of the series, on
+	// topics of its own (the station's retained states stay as they are).
+	firstPrefix, firstWho := sess.prefix, "cuelightd"
+	if sb.calibrate {
+		firstPrefix, firstWho = relayBPrefix, "relay B (paho only)"
+	}
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		select {
 		case arr <- arrival{time.Now(), m.Topic(), m.Payload(), m.Retained()}:
@@ -758,13 +780,18 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	// The paced series time states only, so the subscriber takes the
 	// station's events only for the burst, which counts them: both sides
 	// of a series then cost it one message per standby.
-	if err := b.subscribe(sess, handler, sess.prefix+"/channel/+/state", relayPrefix+"/channel/+/state"); err != nil {
+	if err := b.subscribe(sess, handler, firstPrefix+"/channel/+/state", relayPrefix+"/channel/+/state"); err != nil {
 		sb.notes = append(sb.notes, "state row skipped: "+err.Error())
 		return
 	}
-	defer func() { // the relay's retained states go
-		for _, ch := range append([]string{b.channel}, sb.offChannels...) {
-			sess.client.Publish(relayPrefix+"/channel/"+ch+"/state", 1, true, []byte{}).WaitTimeout(o.timeout)
+	defer func() { // the relays' retained states go
+		for _, prefix := range []string{relayPrefix, relayBPrefix} {
+			if prefix == relayBPrefix && !sb.calibrate {
+				continue
+			}
+			for _, ch := range append([]string{b.channel}, sb.offChannels...) {
+				sess.client.Publish(prefix+"/channel/"+ch+"/state", 1, true, []byte{}).WaitTimeout(o.timeout)
+			}
 		}
 	}()
 
@@ -834,9 +861,24 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 		defer q.Close()
 		seriesToStation = seriesTo(q)
 	}
+	if sb.calibrate {
+		addr, stop, err := b.startRelay(ctx, sb.relayExe, sess.url, relayBPrefix)
+		if err != nil {
+			sb.notes = append(sb.notes, "state row skipped: relay B: "+err.Error())
+			return
+		}
+		defer stop()
+		q, err := dialQuiet(addr)
+		if err != nil {
+			sb.notes = append(sb.notes, "state row skipped: relay B: "+err.Error())
+			return
+		}
+		defer q.Close()
+		seriesToStation = seriesTo(q)
+	}
 
 	// The relay, on this computer.
-	relayAddr, stopRelay, rerr := b.startRelay(ctx, sb.relayExe, sess.url)
+	relayAddr, stopRelay, rerr := b.startRelay(ctx, sb.relayExe, sess.url, relayPrefix)
 	if rerr != nil {
 		sb.notes = append(sb.notes, "relay not run: "+rerr.Error())
 	} else {
@@ -867,12 +909,12 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	// with them, in 1 of 30 without; docs/performance.md). They still
 	// count as sent and must arrive.
 	if sb.n > 0 {
-		st, rl := stateSeries{who: "cuelightd"}, stateSeries{who: "relay (paho only)"}
+		st, rl := stateSeries{who: firstWho}, stateSeries{who: "relay (paho only)"}
 		for round, left := 0, sb.n; left > 0 && ctx.Err() == nil; round++ {
 			k := min(left, 10)
 			left -= k
 			id := run + strconv.Itoa(round) + "-"
-			st.add(b.series(ctx, "s"+id, sess.prefix, seriesToStation, period, 1+k, 1, arr))
+			st.add(b.series(ctx, "s"+id, firstPrefix, seriesToStation, period, 1+k, 1, arr))
 			if toRelay != nil {
 				rl.add(b.series(ctx, "r"+id, relayPrefix, toRelay, period, 1+k, 1, arr))
 			}
@@ -1121,7 +1163,12 @@ func labelIndex(payload []byte, prefix string) (int, bool) {
 
 // startRelay runs the relay (this program, or --relay) as a child process
 // on broker and returns the UDP address it reads.
-func (b *benchRun) startRelay(ctx context.Context, exe, broker string) (addr string, stop func(), err error) {
+// relayBPrefix is the topic prefix of the second relay of --calibrate.
+const relayBPrefix = benchrelay.DefaultPrefix + "-b"
+
+// startRelay runs "cuectl bench --serve-relay" (or exe) on broker,
+// publishing under prefix, and returns its UDP address.
+func (b *benchRun) startRelay(ctx context.Context, exe, broker, prefix string) (addr string, stop func(), err error) {
 	if !strings.HasPrefix(broker, "tcp://") && !strings.HasPrefix(broker, "mqtt://") {
 		return "", nil, fmt.Errorf("the relay speaks tcp:// only, the broker is %s", broker)
 	}
@@ -1130,7 +1177,7 @@ func (b *benchRun) startRelay(ctx context.Context, exe, broker string) (addr str
 			return "", nil, err
 		}
 	}
-	cmd := exec.Command(exe, "bench", "--serve-relay", broker)
+	cmd := exec.Command(exe, "bench", "--serve-relay", broker, prefix)
 	user, password := b.o.user, b.o.password
 	if user == "" {
 		user = b.c.getenv("CUELIGHT_MQTT_USER")
@@ -1184,12 +1231,17 @@ func (b *benchRun) startRelay(ctx context.Context, exe, broker string) (addr str
 	return "", nil, fmt.Errorf("the relay did not start: %s", strings.TrimSpace(stderr.String()))
 }
 
-// serveRelay is "cuectl bench --serve-relay BROKER": the relay process.
-// It prints "relay ready <udp address>" and relays until stdin closes.
+// serveRelay is "cuectl bench --serve-relay BROKER [PREFIX]": the relay
+// process. It prints "relay ready <udp address>" and relays until stdin
+// closes.
 func (c *cli) serveRelay(ctx context.Context, args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(c.stderr, "cuectl bench --serve-relay BROKER_URL (started by cuectl bench)")
+	if len(args) != 1 && len(args) != 2 {
+		fmt.Fprintln(c.stderr, "cuectl bench --serve-relay BROKER_URL [TOPIC_PREFIX] (started by cuectl bench)")
 		return exitUsage
+	}
+	prefix := ""
+	if len(args) == 2 {
+		prefix = args[1]
 	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -1203,7 +1255,7 @@ func (c *cli) serveRelay(ctx context.Context, args []string) int {
 		cancel()
 	}()
 	err = benchrelay.Run(ctx, pc, benchrelay.Options{
-		Broker: args[0], Username: c.getenv("CUELIGHT_MQTT_USER"), Password: c.getenv("CUELIGHT_MQTT_PASSWORD"),
+		Broker: args[0], Prefix: prefix, Username: c.getenv("CUELIGHT_MQTT_USER"), Password: c.getenv("CUELIGHT_MQTT_PASSWORD"),
 	}, func(addr string) { fmt.Fprintln(c.stdout, "relay ready", addr) })
 	if err != nil {
 		fmt.Fprintln(c.stderr, "cuectl bench relay:", err)
@@ -1216,6 +1268,9 @@ func (c *cli) serveRelay(ctx context.Context, args []string) int {
 // target was met.
 func (sb *stateBench) report(w io.Writer) bool {
 	fmt.Fprintf(w, "\nOSC standby → MQTT state at an outside subscriber (broker %s)\n", sb.broker)
+	if sb.calibrate {
+		fmt.Fprintln(w, "  calibration: a second relay (B) in the station's place; the ratios are what noise alone gives")
+	}
 	if len(sb.series) > 0 {
 		fmt.Fprintf(w, "  %-20s %-7s %5s %5s %10s %10s %10s %10s %8s\n", "", "RATE", "SENT", "GOT", "P50", "P90", "P99", "MAX", "ORDER")
 		for _, s := range sb.series {
@@ -1254,6 +1309,18 @@ func (sb *stateBench) report(w io.Writer) bool {
 	}
 	if len(sb.series) == 2 && sb.series[1].got == 0 {
 		verdict("p50, p99 against the relay", "UNKNOWN", "no state of the relay arrived")
+	} else if len(sb.series) == 2 && sb.calibrate && sb.series[0].got == 0 {
+		verdict("p50, p99 of relay B against the relay", "UNKNOWN", "no state of relay B arrived")
+	} else if len(sb.series) == 2 && sb.calibrate {
+		// Two copies of one program: no target, only how far apart they
+		// came out.
+		b, rl := summarize(sb.series[0].lat), summarize(sb.series[1].lat)
+		for _, r := range []struct {
+			name   string
+			b, rel time.Duration
+		}{{"p50", b.p50, rl.p50}, {"p99", b.p99, rl.p99}} {
+			fmt.Fprintf(w, "  %-60s %-8s %.2f× (%s vs %s)\n", r.name+" of relay B / the relay's", "", ratio(r.b, r.rel), fmtDur(r.b), fmtDur(r.rel))
+		}
 	} else if len(sb.series) == 2 {
 		st, rl := summarize(sb.series[0].lat), summarize(sb.series[1].lat)
 		r50, r99 := ratio(st.p50, rl.p50), ratio(st.p99, rl.p99)
@@ -1286,13 +1353,17 @@ func (sb *stateBench) report(w io.Writer) bool {
 }
 
 // writeSamples writes the paced series' timed standbys as CSV, in the
-// order they were sent: side ("cuelightd" or "relay"), the send time
-// (Unix µs) and the latency to the subscriber (µs).
+// order they were sent: side ("cuelightd", or "relay-b" with --calibrate,
+// then "relay"), the send time (Unix µs) and the latency to the
+// subscriber (µs).
 func (sb *stateBench) writeSamples(f *os.File) error {
 	w := bufio.NewWriter(f)
 	w.WriteString("side,sent_unix_us,latency_us\n")
 	for i, s := range sb.series {
 		side := "cuelightd"
+		if sb.calibrate {
+			side = "relay-b"
+		}
 		if i > 0 {
 			side = "relay"
 		}

@@ -65,12 +65,30 @@ func testBench(t *testing.T, s *station) {
 		`^  burst: every event arrives \(drops are counted and logged\)\s+MET\s+60 of 60`,
 		`^samples: .*samples\.csv$`,
 	}, nil)
-	checkSamples(t, samples, 30)
+	checkSamples(t, samples, "cuelightd", 30)
 	for ch, st := range s.states() {
 		if st.State != "off" {
 			t.Errorf("%s is %s after bench, want off", ch, st.State)
 		}
 	}
+	// --calibrate: a second relay in the station's place, on topics of
+	// its own (only it can have published what the row timed), no burst.
+	r = ctl(t, s.with("bench", "-n", "1", "--presses", "0", "--load", "0", "--states", "10", "--relay", cuectlBin, "--calibrate", "--samples", samples)...)
+	expect(t, r, exitOK, []string{
+		`^row: OSC standby → MQTT state, a second relay in the station's place \(calibration\) \.\.\.$`,
+		`^  calibration: a second relay \(B\) in the station's place; the ratios are what noise alone gives$`,
+		`^  relay B \(paho only\)\s+100/s\s+11\s+11\s+\d+\.\d+ ms\s+.*\s+ok$`,
+		`^  relay \(paho only\)\s+100/s\s+11\s+11\s+\d+\.\d+ ms\s+.*\s+ok$`,
+		`^  p50 of relay B / the relay's\s+\d+\.\d+× \(`,
+		`^  p99 of relay B / the relay's\s+\d+\.\d+× \(`,
+		`^  at 100/s no state change skipped, in order\s+MET\s+11 of 11 arrived, 0 out of order$`,
+	}, nil)
+	for _, l := range strings.Split(r.stdout, "\n") { // no station row, no burst, no target
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "cuelightd ") || strings.Contains(l, "burst") || strings.Contains(l, "× the relay's") {
+			t.Errorf("calibration printed %q", l)
+		}
+	}
+	checkSamples(t, samples, "relay-b", 10)
 	// A channel with go_requires_ack is driven with force_go, and said so;
 	// malformed load is counted by the station.
 	r = ctl(t, s.with("bench", "-n", "2", "--presses", "0", "--channel", "fly", "--load", "1000", "--load-kind", "malformed", "--states", "0", "--burst", "0")...)
@@ -81,8 +99,9 @@ func testBench(t *testing.T, s *station) {
 }
 
 // checkSamples reads a --samples file: a header, then n timed standbys of
-// the station and n of the relay, each with its send time and latency.
-func checkSamples(t *testing.T, path string, n int) {
+// the first side (the station, or relay B) and n of the relay, each with
+// its send time and latency.
+func checkSamples(t *testing.T, path, first string, n int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -104,16 +123,16 @@ func checkSamples(t *testing.T, path string, n int) {
 		if err1 != nil || err2 != nil || lat <= 0 || lat > 60e6 || time.Since(time.UnixMicro(sent)) > time.Hour {
 			t.Fatalf("samples line %q: not a send time and a latency", l)
 		}
-		if f[0] == "cuelightd" && sent < last {
-			t.Errorf("samples line %q: the station's sends are not in order", l)
+		if f[0] == first && sent < last {
+			t.Errorf("samples line %q: the %s's sends are not in order", l, first)
 		}
-		if f[0] == "cuelightd" {
+		if f[0] == first {
 			last = sent
 		}
 		count[f[0]]++
 	}
-	if count["cuelightd"] != n || count["relay"] != n || len(count) != 2 {
-		t.Errorf("samples: %v, want %d cuelightd and %d relay", count, n, n)
+	if count[first] != n || count["relay"] != n || len(count) != 2 {
+		t.Errorf("samples: %v, want %d %s and %d relay", count, n, first, n)
 	}
 }
 
@@ -457,6 +476,8 @@ func TestBenchSamplesFlag(t *testing.T) {
 	}
 	r = ctl(t, "bench", "--config", "", "--osc", closed, "--states", "0", "--samples", path)
 	expect(t, r, exitUsage, nil, []string{`^cuectl bench: --samples keeps the state row's standbys: it needs --states above 0$`})
+	r = ctl(t, "bench", "--config", "", "--osc", closed, "--states", "0", "--calibrate")
+	expect(t, r, exitUsage, nil, []string{`^cuectl bench: --calibrate runs the state row: it needs --states above 0$`})
 	r = ctl(t, "bench", "--config", "", "--osc", closed, "--samples", filepath.Join(dir, "no", "such", "dir.csv"))
 	expect(t, r, exitUsage, nil, []string{`^cuectl bench: --samples: open .*dir\.csv: no such file or directory$`})
 }
