@@ -1331,7 +1331,7 @@ func (sb *stateBench) report(w io.Writer) bool {
 		if r99 > targetStateP99Ratio {
 			// A few slow standbys decide it: say how few, and how to tell
 			// a busy moment of the machine from the station.
-			fmt.Fprintf(w, "    (the station's p99 is its %s slowest standby of %d: run again, or pool runs with --samples; docs/performance.md)\n",
+			fmt.Fprintf(w, "    (the station's p99 is its %s slowest standby of %d: run again, pool runs with --samples, or see what noise alone gives with --calibrate; docs/performance.md)\n",
 				ordinal(st.n-rank(st.n, 99)+1), st.n)
 		}
 	} else if len(sb.series) == 1 {

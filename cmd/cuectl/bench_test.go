@@ -360,7 +360,7 @@ func procKB(path, key string) int64 {
 // tables for the docs (go test -run TestBenchStateTable -v ./cmd/cuectl).
 func TestBenchStateTable(t *testing.T) {
 	if os.Getenv("CUELIGHT_BENCH_TABLE") == "" {
-		t.Skip("set CUELIGHT_BENCH_TABLE=1 to run (a long measurement)")
+		t.Skip("set CUELIGHT_BENCH_TABLE=1 to run (a long measurement; =calibrate adds the relay against itself)")
 	}
 	for _, tc := range []struct {
 		name  string
@@ -379,6 +379,11 @@ func TestBenchStateTable(t *testing.T) {
 			out, err := exec.CommandContext(ctx, cuectlBin, s.with("bench", "-n", "1", "--presses", "0", "--load", "0",
 				"--states", "1000", "--burst", "1000")...).CombinedOutput()
 			t.Logf("%s (exit %v):\n%s", tc.name, err, out)
+			if os.Getenv("CUELIGHT_BENCH_TABLE") == "calibrate" { // and the relay against itself, right after
+				out, err := exec.CommandContext(ctx, cuectlBin, s.with("bench", "-n", "1", "--presses", "0", "--load", "0",
+					"--states", "1000", "--calibrate")...).CombinedOutput()
+				t.Logf("%s, calibration (exit %v):\n%s", tc.name, err, out)
+			}
 		})
 	}
 }
@@ -455,7 +460,7 @@ func TestStateReportP99Hint(t *testing.T) {
 		var out strings.Builder
 		sb := &stateBench{rate: 100, series: series(tc.slow)}
 		ok := sb.report(&out)
-		hint := strings.Contains(out.String(), "(the station's p99 is its 11th slowest standby of 1000: run again, or pool runs with --samples; docs/performance.md)")
+		hint := strings.Contains(out.String(), "(the station's p99 is its 11th slowest standby of 1000: run again, pool runs with --samples, or see what noise alone gives with --calibrate; docs/performance.md)")
 		if ok == tc.hint || hint != tc.hint {
 			t.Errorf("slowest %v: report ok %v, hint %v, want ok %v and hint %v:\n%s", tc.slow, ok, hint, !tc.hint, tc.hint, out.String())
 		}
