@@ -720,7 +720,8 @@ type stateBench struct {
 
 // stateSeries is one run of paced standbys.
 type stateSeries struct {
-	who        string
+	who        string // in the report
+	side       string // in the --samples file
 	lat        []time.Duration
 	sentAt     []time.Time // of each lat
 	sent, got  int
@@ -766,9 +767,10 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	relayPrefix := benchrelay.DefaultPrefix
 	// Calibration: relay B takes the station's side of the series, on
 	// topics of its own (the station's retained states stay as they are).
-	firstPrefix, firstWho := sess.prefix, "cuelightd"
+	first := stateSeries{who: "cuelightd", side: "cuelightd"}
+	firstPrefix := sess.prefix
 	if sb.calibrate {
-		firstPrefix, firstWho = relayBPrefix, "relay B (paho only)"
+		first, firstPrefix = stateSeries{who: "relay B (paho only)", side: "relay-b"}, relayBPrefix
 	}
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		select {
@@ -785,10 +787,11 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 		return
 	}
 	defer func() { // the relays' retained states go
-		for _, prefix := range []string{relayPrefix, relayBPrefix} {
-			if prefix == relayBPrefix && !sb.calibrate {
-				continue
-			}
+		prefixes := []string{relayPrefix}
+		if sb.calibrate {
+			prefixes = append(prefixes, relayBPrefix)
+		}
+		for _, prefix := range prefixes {
 			for _, ch := range append([]string{b.channel}, sb.offChannels...) {
 				sess.client.Publish(prefix+"/channel/"+ch+"/state", 1, true, []byte{}).WaitTimeout(o.timeout)
 			}
@@ -861,38 +864,36 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 		defer q.Close()
 		seriesToStation = seriesTo(q)
 	}
+	// A relay on this computer, publishing under prefix, sent to the same
+	// way.
+	relayOn := func(prefix string) (send func(ch, label string) error, stop func(), err error) {
+		addr, stopRelay, err := b.startRelay(ctx, sb.relayExe, sess.url, prefix)
+		if err != nil {
+			return nil, nil, err
+		}
+		q, err := dialQuiet(addr)
+		if err != nil {
+			stopRelay()
+			return nil, nil, err
+		}
+		return seriesTo(q), func() { q.Close(); stopRelay() }, nil
+	}
 	if sb.calibrate {
-		addr, stop, err := b.startRelay(ctx, sb.relayExe, sess.url, relayBPrefix)
+		send, stop, err := relayOn(relayBPrefix)
 		if err != nil {
 			sb.notes = append(sb.notes, "state row skipped: relay B: "+err.Error())
 			return
 		}
 		defer stop()
-		q, err := dialQuiet(addr)
-		if err != nil {
-			sb.notes = append(sb.notes, "state row skipped: relay B: "+err.Error())
-			return
-		}
-		defer q.Close()
-		seriesToStation = seriesTo(q)
+		seriesToStation = send
 	}
 
-	// The relay, on this computer.
-	relayAddr, stopRelay, rerr := b.startRelay(ctx, sb.relayExe, sess.url, relayPrefix)
-	if rerr != nil {
-		sb.notes = append(sb.notes, "relay not run: "+rerr.Error())
+	// The relay.
+	toRelay, stopRelay, err := relayOn(relayPrefix)
+	if err != nil {
+		sb.notes = append(sb.notes, "relay not run: "+err.Error())
 	} else {
 		defer stopRelay()
-	}
-	var toRelay func(ch, label string) error
-	if rerr == nil {
-		rc, err := dialQuiet(relayAddr)
-		if err != nil {
-			sb.notes = append(sb.notes, "relay not run: "+err.Error())
-		} else {
-			defer rc.Close()
-			toRelay = seriesTo(rc)
-		}
 	}
 
 	// Paced series: the station, then the relay.
@@ -909,7 +910,7 @@ func (b *benchRun) stateRow(ctx context.Context, sb *stateBench) {
 	// with them, in 1 of 30 without; docs/performance.md). They still
 	// count as sent and must arrive.
 	if sb.n > 0 {
-		st, rl := stateSeries{who: firstWho}, stateSeries{who: "relay (paho only)"}
+		st, rl := first, stateSeries{who: "relay (paho only)", side: "relay"}
 		for round, left := 0, sb.n; left > 0 && ctx.Err() == nil; round++ {
 			k := min(left, 10)
 			left -= k
@@ -1161,13 +1162,11 @@ func labelIndex(payload []byte, prefix string) (int, bool) {
 	return i, err == nil && i >= 0
 }
 
-// startRelay runs the relay (this program, or --relay) as a child process
-// on broker and returns the UDP address it reads.
 // relayBPrefix is the topic prefix of the second relay of --calibrate.
 const relayBPrefix = benchrelay.DefaultPrefix + "-b"
 
-// startRelay runs "cuectl bench --serve-relay" (or exe) on broker,
-// publishing under prefix, and returns its UDP address.
+// startRelay runs the relay (this program, or --relay) as a child process
+// on broker, publishing under prefix, and returns the UDP address it reads.
 func (b *benchRun) startRelay(ctx context.Context, exe, broker, prefix string) (addr string, stop func(), err error) {
 	if !strings.HasPrefix(broker, "tcp://") && !strings.HasPrefix(broker, "mqtt://") {
 		return "", nil, fmt.Errorf("the relay speaks tcp:// only, the broker is %s", broker)
@@ -1359,16 +1358,9 @@ func (sb *stateBench) report(w io.Writer) bool {
 func (sb *stateBench) writeSamples(f *os.File) error {
 	w := bufio.NewWriter(f)
 	w.WriteString("side,sent_unix_us,latency_us\n")
-	for i, s := range sb.series {
-		side := "cuelightd"
-		if sb.calibrate {
-			side = "relay-b"
-		}
-		if i > 0 {
-			side = "relay"
-		}
+	for _, s := range sb.series {
 		for k, d := range s.lat {
-			fmt.Fprintf(w, "%s,%d,%d\n", side, s.sentAt[k].UnixMicro(), d.Microseconds())
+			fmt.Fprintf(w, "%s,%d,%d\n", s.side, s.sentAt[k].UnixMicro(), d.Microseconds())
 		}
 	}
 	err := w.Flush()
